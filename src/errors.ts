@@ -1,0 +1,53 @@
+// Every error the gateway can answer with, in one place. Each has a stable code (what operators
+// grep for and what a user quotes to the help desk) and an HTTP status. SAML rejections are all
+// 4xx; only a failing store (503) or upstream (502) is not the client's fault.
+import createError from '@fastify/error'
+
+const saml = (code: string, message: string, status = 400) => createError(code, message, status)
+
+export const errors = {
+  // Shape and size of the message.
+  SamlTooLarge: saml('SAML_TOO_LARGE', 'The SAML message is larger than allowed', 413),
+  SamlMalformed: saml('SAML_MALFORMED', 'The SAML message is not valid base64 or XML: %s'),
+  SamlDoctype: saml('SAML_DOCTYPE', 'The SAML message carries a DOCTYPE or entity declaration'),
+  SamlSchema: saml('SAML_SCHEMA', 'The SAML message does not follow the SAML 2.0 schema: %s'),
+  SamlNotResponse: saml('SAML_NOT_RESPONSE', 'Expected a samlp:%s message'),
+  SamlAssertionCount: saml('SAML_ASSERTION_COUNT', 'The response must carry exactly one assertion'),
+  SamlEncrypted: saml('SAML_ENCRYPTED', 'The assertion is encrypted and no SP key is configured to decrypt it'),
+  SamlStatus: saml('SAML_STATUS', 'The IdP did not authenticate the user: %s', 401),
+  // Signature.
+  SamlSignature: saml('SAML_SIGNATURE', 'The signature does not verify with the IdP certificate: %s'),
+  SamlUnsignedAssertion: saml('SAML_UNSIGNED_ASSERTION', 'The assertion itself is not signed'),
+  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message is signed with a weak or unsupported algorithm: %s'),
+  // What the signed assertion says.
+  SamlIssuer: saml('SAML_ISSUER', 'The issuer is not the configured IdP'),
+  SamlAudience: saml('SAML_AUDIENCE', 'The assertion is not meant for this service provider'),
+  SamlDestination: saml('SAML_DESTINATION', 'The response Destination is not this ACS'),
+  SamlRecipient: saml('SAML_RECIPIENT', 'The SubjectConfirmationData Recipient is not this ACS'),
+  SamlSubject: saml('SAML_SUBJECT', 'The assertion has no usable subject: %s'),
+  SamlNotYetValid: saml('SAML_NOT_YET_VALID', 'The assertion is not valid yet'),
+  SamlExpired: saml('SAML_EXPIRED', 'The assertion has expired'),
+  SamlSessionExpired: saml('SAML_SESSION_EXPIRED', 'The IdP session of the assertion has ended'),
+  SamlInResponseTo: saml('SAML_IN_RESPONSE_TO', 'The response answers no login request made by this browser'),
+  SamlUnsolicited: saml('SAML_UNSOLICITED', 'IdP-initiated login is disabled'),
+  SamlReplay: saml('SAML_REPLAY', 'This assertion has already been used'),
+  SamlMissingMessage: saml('SAML_MISSING_MESSAGE', 'No SAML message in the request'),
+  // Logout.
+  SamlLogoutIssuer: saml('SAML_LOGOUT_ISSUER', 'The logout message does not come from the configured IdP'),
+  SamlLogoutUnsigned: saml('SAML_LOGOUT_UNSIGNED', 'The logout message is not signed'),
+  SamlLogoutInResponseTo: saml('SAML_LOGOUT_IN_RESPONSE_TO', 'The logout response answers no logout request of ours'),
+  // Browser-facing.
+  SessionRequired: createError('SESSION_REQUIRED', 'No gateway session', 401),
+  CsrfToken: createError('CSRF_TOKEN', 'The form token is missing or wrong', 403),
+  // Not the client's fault.
+  StoreUnavailable: createError('STORE_UNAVAILABLE', 'The session store is unavailable', 503),
+  UpstreamUnavailable: createError('UPSTREAM_UNAVAILABLE', 'The application did not answer the login handoff', 502),
+  Config: createError('CONFIG_INVALID', 'Invalid configuration:\n%s', 500)
+} as const
+
+export type GatewayError = Error & { code: string; statusCode?: number }
+
+export function isSamlRejection (err: unknown): err is GatewayError {
+  const code = (err as GatewayError | null)?.code
+  return typeof code === 'string' && code.startsWith('SAML_')
+}

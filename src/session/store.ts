@@ -1,0 +1,58 @@
+// The one seam behind sessions and every piece of server-side SAML state. Each backend lives in its
+// own file (store-memory.ts, store-sqlite.ts, store-redis.ts) and has exactly this shape.
+
+/** The signed-in person, as the gateway keeps it in the session. */
+export interface SessionUser {
+  nameId: string
+  nameIdFormat?: string
+  sessionIndex?: string
+  issuer: string
+  /** Claims handed to the upstream in the identity header (email, name, groups, …). */
+  claims: Record<string, unknown>
+  authTime: number
+  /** Epoch ms after which the IdP session is over (SessionNotOnOrAfter), if it said so. */
+  idpSessionEnd?: number
+}
+
+/** What @fastify/session stores; `user` is set at login. */
+export interface SessionData {
+  cookie: unknown
+  user?: SessionUser
+  csrf?: string
+  [key: string]: unknown
+}
+
+/** One-time values: outstanding AuthnRequests and LogoutRequests. */
+export type OneTimeKind = 'authn' | 'logout'
+
+export interface GatewayStore {
+  /** @fastify/session: the session, or null when absent or expired. */
+  getSession (sid: string): Promise<SessionData | null>
+  /** Create or replace; keeps the NameID/SessionIndex index in step with `data.user`. */
+  setSession (sid: string, data: SessionData, ttlMs: number): Promise<void>
+  /** Remove one session and its index entries. No error if it is gone already. */
+  destroySession (sid: string): Promise<void>
+  /** Extend the TTL of an existing session. */
+  touchSession (sid: string, ttlMs: number): Promise<void>
+  /** Session ids of every live session of a NameID (for IdP-initiated logout). */
+  sessionsOfNameId (nameId: string): Promise<string[]>
+  /** Session ids of live sessions of a NameID that carry this SessionIndex. */
+  sessionsOfSessionIndex (nameId: string, sessionIndex: string): Promise<string[]>
+
+  /** Remember a request we sent (its ID) with what we need when the answer comes. */
+  putOnce (kind: OneTimeKind, id: string, value: string, ttlMs: number): Promise<void>
+  /** Take it back, atomically: only the first caller gets the value; later callers get null. */
+  takeOnce (kind: OneTimeKind, id: string): Promise<string | null>
+
+  /** Replay cache: true the first time an assertion ID is seen, false ever after (until `untilMs`). */
+  markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean>
+
+  /** Throws when the backend cannot be reached. */
+  ping (): Promise<void>
+  close (): Promise<void>
+}
+
+export interface StoreOptions {
+  /** Clock in epoch ms; tests fix it. */
+  now?: () => number
+}

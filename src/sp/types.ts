@@ -1,0 +1,38 @@
+// What src/sp needs to know and what it hands back. Plain data: no Fastify, no store.
+
+/** What a login response must match. Built once from Config at boot. */
+export interface ResponseExpectations {
+  /** Accepted IdP entity IDs (Entra: https://sts.windows.net/<tenant>/). */
+  idpIssuers: readonly string[]
+  /** IdP signing certificates, PEM. Any one of them may verify. */
+  idpCerts: readonly string[]
+  /** Our entity ID (XC_SAML_ISSUER). `spn:<id>` is accepted too, as Entra writes it. */
+  audience: string
+  /** Our ACS URL: Destination and Recipient must equal it. */
+  acsUrl: string
+  clockSkewMs: number
+  wantAssertionsSigned: boolean
+  allowSha1: boolean
+  /** Largest accepted SAMLResponse form value (base64 characters). */
+  maxMessageBytes: number
+}
+
+/** Everything the gateway uses from a validated assertion, read from the signed element only. */
+export interface ValidatedAssertion {
+  responseId: string
+  assertionId: string
+  issuer: string
+  nameId: string
+  nameIdFormat?: string
+  sessionIndex?: string
+  /** From the signed SubjectConfirmationData; absent for IdP-initiated responses. */
+  inResponseTo?: string
+  /** Latest instant the assertion may be used (min of the bearer and Conditions limits). Epoch ms. */
+  notOnOrAfter: number
+  /** SessionNotOnOrAfter of the AuthnStatement, epoch ms. */
+  sessionNotOnOrAfter?: number
+  authnInstant?: number
+  authnContextClassRef?: string
+  /** Attribute name → values, in document order. */
+  attributes: Record<string, string[]>
+}
