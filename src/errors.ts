@@ -37,6 +37,7 @@ export const errors = {
   SamlLogoutUnsigned: saml('SAML_LOGOUT_UNSIGNED', 'The logout message is not signed'),
   SamlLogoutInResponseTo: saml('SAML_LOGOUT_IN_RESPONSE_TO', 'The logout response answers no logout request of ours'),
   // Browser-facing.
+  BadRequest: createError('BAD_REQUEST', 'Bad request: %s', 400),
   SessionRequired: createError('SESSION_REQUIRED', 'No gateway session', 401),
   CsrfToken: createError('CSRF_TOKEN', 'The form token is missing or wrong', 403),
   // Not the client's fault.
@@ -47,7 +48,7 @@ export const errors = {
 
 export type GatewayError = Error & { code: string; statusCode?: number }
 
-export function isSamlRejection (err: unknown): err is GatewayError {
+export function isSamlRejection (err: unknown): boolean {
   const code = (err as GatewayError | null)?.code
   return typeof code === 'string' && code.startsWith('SAML_')
 }

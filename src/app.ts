@@ -1,0 +1,117 @@
+// buildApp(config): the whole gateway as a Fastify instance, without listening and without
+// touching process-wide state, so tests build as many as they like.
+import Fastify, { type FastifyInstance } from 'fastify'
+import formbody from '@fastify/formbody'
+import { randomUUID } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import type { Config } from './config.js'
+import type { Gateway } from './gateway.js'
+import type { GatewayStore } from './session/store.js'
+import { createStore } from './session/create-store.js'
+import { guardStore } from './session/store-guard.js'
+import { loadOrCreateSessionSecret } from './session/secret.js'
+import { loadIdentityKeys, type IdentityKeys } from './identity/keys.js'
+import { createIdentityMinter } from './identity/mint.js'
+import { createSamlEntities } from './sp/entities.js'
+import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
+import { validateLoginResponse } from './sp/validate-response.js'
+import type { ResponseExpectations } from './sp/types.js'
+import errorHandler from './plugins/error-handler.js'
+import sessionPlugin from './plugins/session.js'
+import samlRoutes from './plugins/saml-routes.js'
+import { loggerOptions } from './logger.js'
+
+export type { Config } from './config.js'
+
+export interface AppDependencies {
+  /** A store to use instead of the configured one (tests). */
+  store?: GatewayStore
+  /** The clock, epoch ms (tests fix it). */
+  now?: () => number
+  identityKeys?: IdentityKeys
+  validate?: ResponseValidator
+  upstreamDispatcher?: Dispatcher
+  /** false: no logs (tests); an object: pino options or a pino-compatible stream destination. */
+  logger?: boolean | Record<string, unknown>
+}
+
+export function responseExpectations (config: Config): ResponseExpectations {
+  return {
+    idpIssuers: config.idp.issuers,
+    idpCerts: config.idp.certs,
+    audience: config.sp.entityId,
+    acsUrl: config.acsUrl,
+    clockSkewMs: config.validation.clockSkewMs,
+    wantAssertionsSigned: config.validation.wantAssertionsSigned,
+    allowSha1: config.validation.allowSha1,
+    maxMessageBytes: config.validation.maxMessageBytes
+  }
+}
+
+export async function buildApp (config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
+  const now = deps.now ?? Date.now
+  const app = Fastify({
+    logger: deps.logger === false ? false : loggerOptions(config.logLevel, deps.logger),
+    trustProxy: config.trustProxy,
+    // Correlation ids are ours: a client cannot choose the id its errors are logged under.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    bodyLimit: config.validation.maxMessageBytes + 16 * 1024,
+    routerOptions: { ignoreTrailingSlash: true }
+  })
+
+  const rawStore = deps.store ?? createStore(config.session.store, {
+    dataDir: config.dataDir,
+    redisUrl: config.session.redisUrl,
+    now,
+    logger: app.log
+  })
+  const store = guardStore(rawStore, (err) => app.log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed'))
+  app.addHook('onClose', async () => { await rawStore.close() })
+
+  const identityKeys = deps.identityKeys ?? await loadIdentityKeys({
+    dataDir: config.dataDir,
+    keyFile: config.identity.keyFile,
+    previousKeyFile: config.identity.previousKeyFile,
+    secret: config.identity.secret
+  })
+  const entities = createSamlEntities(config)
+  const gateway: Gateway = {
+    config,
+    store,
+    entities,
+    identityKeys,
+    minter: createIdentityMinter(identityKeys, {
+      issuer: `${config.publicOrigin}${config.basePath}`,
+      audience: config.upstream.audience,
+      now
+    }),
+    login: new LoginFlow({
+      store,
+      entities,
+      expectations: responseExpectations(config),
+      validate: deps.validate ?? validateLoginResponse,
+      claims: config.attributes,
+      allowIdpInitiated: config.validation.allowIdpInitiated,
+      publicOrigin: config.publicOrigin,
+      now
+    }),
+    secureCookies: config.publicOrigin.startsWith('https:'),
+    now,
+    upstreamDispatcher: deps.upstreamDispatcher
+  }
+  app.decorate('gateway', gateway)
+
+  await app.register(errorHandler, { basePath: config.basePath })
+  await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024 })
+  await app.register(sessionPlugin, {
+    store,
+    secret: loadOrCreateSessionSecret(config.dataDir, config.session.secret),
+    ttlMs: config.session.ttlMs,
+    basePath: config.basePath,
+    secure: gateway.secureCookies,
+    now
+  })
+  await app.register(samlRoutes, { prefix: config.basePath })
+  return app
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// The saml-gateway command: serve (default) | metadata.
+import { serve } from './server.js'
+import { ConfigError, loadConfig } from './config.js'
+import { createSamlEntities, spMetadata } from './sp/entities.js'
+
+const USAGE = `usage: saml-gateway [serve | metadata | help]
+  serve      run the gateway (reads the environment and .env, or GATEWAY_ENV_FILE)
+  metadata   print the SP metadata XML to paste into the IdP
+`
+
+async function main (argv: string[]): Promise<number> {
+  const command = argv[0] ?? 'serve'
+  switch (command) {
+    case 'serve':
+      await serve()
+      return 0
+    case 'metadata':
+      try {
+        process.stdout.write(spMetadata(createSamlEntities(loadConfig())) + '\n')
+        return 0
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err
+        process.stderr.write(`saml-gateway: ${err.message}\n`)
+        return 78
+      }
+    case 'help': case '--help': case '-h':
+      process.stdout.write(USAGE)
+      return 0
+    default:
+      process.stderr.write(USAGE)
+      return 64
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { if (code !== 0) process.exitCode = code }, (err) => {
+  process.stderr.write(`saml-gateway: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

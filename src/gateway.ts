@@ -1,0 +1,28 @@
+// The gateway's parts, built once by buildApp and shared by the routes.
+import type { Config } from './config.js'
+import type { GatewayStore } from './session/store.js'
+import type { LoginFlow } from './sp/login-flow.js'
+import type { SamlEntities } from './sp/entities.js'
+import type { IdentityKeys } from './identity/keys.js'
+import type { IdentityMinter } from './identity/mint.js'
+import type { Dispatcher } from 'undici'
+
+export interface Gateway {
+  config: Config
+  store: GatewayStore
+  login: LoginFlow
+  entities: SamlEntities
+  identityKeys: IdentityKeys
+  minter: IdentityMinter
+  /** Where the cookies may be Secure (https public origin). */
+  secureCookies: boolean
+  now: () => number
+  /** undici dispatcher for upstream calls (tests may pass their own). */
+  upstreamDispatcher?: Dispatcher
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway
+  }
+}

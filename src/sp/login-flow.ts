@@ -1,0 +1,85 @@
+// The SP side of Web SSO, free of HTTP framework concerns: start a login (AuthnRequest remembered
+// and bound to the browser) and finish one (validated response, replay cache, InResponseTo
+// consumed once). Routes call these and only answer.
+import { errors } from '../errors.js'
+import type { GatewayStore } from '../session/store.js'
+import type { SessionUser } from '../session/store.js'
+import { toSessionUser, type ClaimOptions } from './claims.js'
+import { createLoginRedirect, type SamlEntities } from './entities.js'
+import { safeReturnTo } from './return-to.js'
+import type { ResponseExpectations, ValidatedAssertion } from './types.js'
+
+/** How long an AuthnRequest stays answerable: Entra sign-in with MFA can take minutes. */
+export const AUTHN_REQUEST_TTL_MS = 15 * 60_000
+
+export type ResponseValidator = (samlResponse: string, exp: ResponseExpectations, nowMs: number) => ValidatedAssertion | Promise<ValidatedAssertion>
+
+export interface LoginFlowOptions {
+  store: GatewayStore
+  entities: SamlEntities
+  expectations: ResponseExpectations
+  validate: ResponseValidator
+  claims: ClaimOptions
+  allowIdpInitiated: boolean
+  publicOrigin: string
+  now: () => number
+}
+
+interface OutstandingRequest {
+  /** The browser binding the request was made from. */
+  b: string
+  /** Where to land afterwards. */
+  r?: string
+}
+
+export interface LoginResult {
+  user: SessionUser
+  assertion: ValidatedAssertion
+  returnTo?: string
+  idpInitiated: boolean
+}
+
+export class LoginFlow {
+  constructor (private readonly opts: LoginFlowOptions) {}
+
+  /** A redirect URL to the IdP; the request's ID is remembered for this browser. */
+  async begin (input: { browserBinding: string, returnTo?: string, forceAuthn?: boolean }): Promise<{ requestId: string, redirectUrl: string }> {
+    const { id, url } = createLoginRedirect(this.opts.entities, { forceAuthn: input.forceAuthn })
+    const outstanding: OutstandingRequest = { b: input.browserBinding, r: safeReturnTo(input.returnTo, this.opts.publicOrigin) }
+    await this.opts.store.putOnce('authn', id, JSON.stringify(outstanding), AUTHN_REQUEST_TTL_MS)
+    return { requestId: id, redirectUrl: url }
+  }
+
+  /** Every check of DESIGN §5; throws a SAML_* error on the first that fails. */
+  async complete (input: { samlResponse: unknown, relayState?: unknown, browserBinding?: string }): Promise<LoginResult> {
+    if (typeof input.samlResponse !== 'string' || input.samlResponse === '') throw new errors.SamlMissingMessage()
+    const { store, expectations, now } = this.opts
+    const nowMs = now()
+    const assertion = await this.opts.validate(input.samlResponse, expectations, nowMs)
+
+    // The replay cache first: a second post of one response is a replay, whatever else it is.
+    const firstUse = await store.markAssertionUsed(assertion.assertionId, assertion.notOnOrAfter + expectations.clockSkewMs)
+    if (!firstUse) throw new errors.SamlReplay()
+
+    let returnTo: string | undefined
+    if (assertion.inResponseTo !== undefined) {
+      const raw = await store.takeOnce('authn', assertion.inResponseTo)
+      const outstanding = raw === null ? undefined : JSON.parse(raw) as OutstandingRequest
+      if (outstanding === undefined || input.browserBinding === undefined || outstanding.b !== input.browserBinding) {
+        throw new errors.SamlInResponseTo()
+      }
+      returnTo = outstanding.r
+    } else if (!this.opts.allowIdpInitiated) {
+      throw new errors.SamlUnsolicited()
+    }
+    // RelayState is only ever a place to land, and only on this site.
+    returnTo ??= safeReturnTo(input.relayState, this.opts.publicOrigin)
+
+    return {
+      user: toSessionUser(assertion, this.opts.claims, nowMs),
+      assertion,
+      returnTo,
+      idpInitiated: assertion.inResponseTo === undefined
+    }
+  }
+}

@@ -1,0 +1,50 @@
+// A stand-in upstream (Motion's login endpoint) on a real loopback port: it records each handoff,
+// verifies the identity header like Motion would, and answers what the test tells it to.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { verifyIdentity, type VerifiedIdentity } from '../../src/identity/verify.js'
+
+export interface Handoff {
+  headers: IncomingMessage['headers']
+  body: Record<string, unknown>
+  identity?: VerifiedIdentity
+  identityError?: string
+}
+
+export type Answer = (handoff: Handoff, res: ServerResponse) => void
+
+export const welcome: Answer = (_h, res) => {
+  res.writeHead(302, { location: '/welcome', 'set-cookie': 'motion_session=abc; Path=/; HttpOnly' })
+  res.end()
+}
+
+export interface StubUpstream {
+  url: string
+  calls: Handoff[]
+  answer: Answer
+  close (): Promise<void>
+}
+
+export async function startUpstream (verify: { issuer: string, audience?: string, jwks: () => { keys: unknown[] }, now?: () => number }): Promise<StubUpstream> {
+  const stub: StubUpstream = { url: '', calls: [], answer: welcome, close: async () => {} }
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      const handoff: Handoff = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }
+      verifyIdentity(req.headers, {
+        issuer: verify.issuer,
+        audience: verify.audience ?? new URL(stub.url).origin,
+        method: req.method ?? 'POST',
+        url: stub.url,
+        jwks: verify.jwks() as never,
+        now: verify.now
+      }).then((identity) => { handoff.identity = identity }, (err: Error & { code?: string }) => { handoff.identityError = err.code ?? err.message })
+        .finally(() => { stub.calls.push(handoff); stub.answer(handoff, res) })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/login/saml`
+  stub.close = () => new Promise((resolve) => server.close(() => resolve()))
+  return stub
+}
