@@ -109,8 +109,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     secret: loadOrCreateSessionSecret(config.dataDir, config.session.secret),
     ttlMs: config.session.ttlMs,
     basePath: config.basePath,
-    secure: gateway.secureCookies,
-    now
+    secure: gateway.secureCookies
   })
   await app.register(samlRoutes, { prefix: config.basePath })
   return app

@@ -29,7 +29,6 @@ export interface SessionPluginOptions {
   basePath: string
   /** False only when the public origin is plain http (local demo): browsers would drop Secure cookies' purpose. */
   secure: boolean
-  now: () => number
 }
 
 export default fp<SessionPluginOptions>(async function sessionPlugin (app, opts) {
@@ -37,7 +36,8 @@ export default fp<SessionPluginOptions>(async function sessionPlugin (app, opts)
   await app.register(session, {
     secret: opts.secret,
     cookieName: SESSION_COOKIE,
-    store: new FastifySessionStore(opts.store, { defaultTtlMs: opts.ttlMs, now: opts.now }),
+    // Cookie expiry is computed by @fastify/session on the real clock, so the TTL is read on it too.
+    store: new FastifySessionStore(opts.store, { defaultTtlMs: opts.ttlMs }),
     saveUninitialized: false,
     rolling: false,
     cookie: {

@@ -8,14 +8,13 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDependencies } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { MemoryStore } from '../../src/session/store-memory.js'
+import { TEST_NOW, TEST_SP_ENTITY_ID, TEST_TENANT } from './idp.js'
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
 export const fixture = (name: string): string => readFileSync(join(REPO_ROOT, 'fixtures', name), 'utf8')
 
-export const TENANT = '8f6c3f1e-2b1d-4c55-9b51-7e0e6f2a1c3d'
-export const ENTRA_ENTRYPOINT = `https://login.microsoftonline.com/${TENANT}/saml2`
-export const SP_ENTITY_ID = 'https://motion.example.com'
-export const ACS_URL = 'https://motion.example.com/api/auth/saml/callback'
+export { TEST_TENANT as TENANT, TEST_SP_ENTITY_ID as SP_ENTITY_ID, TEST_ACS as ACS_URL, TEST_NOW } from './idp.js'
+export const ENTRA_ENTRYPOINT = `https://login.microsoftonline.com/${TEST_TENANT}/saml2`
 
 /** The env an operator would write for Motion beside Entra, with the test IdP's certificate. */
 export function baseEnv (overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -23,7 +22,7 @@ export function baseEnv (overrides: Record<string, string | undefined> = {}): Re
     DOMAIN: 'motion.example.com',
     XC_SAML_ENTRYPOINT: ENTRA_ENTRYPOINT,
     XC_SAML_CERT: fixture('idp.crt'),
-    XC_SAML_ISSUER: SP_ENTITY_ID,
+    XC_SAML_ISSUER: TEST_SP_ENTITY_ID,
     GATEWAY_UPSTREAM_LOGIN_URL: 'http://127.0.0.1:9/api/login/saml',
     GATEWAY_SESSION_STORE: 'memory',
     GATEWAY_LOG_LEVEL: 'silent',
@@ -48,7 +47,7 @@ export async function buildTestApp (
   opts: { env?: Record<string, string | undefined>, now?: number, deps?: AppDependencies } = {}
 ): Promise<TestApp> {
   const dataDir = tempDir(t)
-  const clock = { now: opts.now ?? Date.parse('2026-03-02T09:00:00Z') }
+  const clock = { now: opts.now ?? TEST_NOW }
   const config = loadConfig({ env: baseEnv({ GATEWAY_DATA_DIR: dataDir, ...opts.env }), cwd: dataDir, now: clock.now })
   const now = () => clock.now
   const store = opts.deps?.store ?? (config.session.store === 'memory' ? new MemoryStore({ now }) : undefined)
