@@ -14,11 +14,16 @@ import { loadIdentityKeys, type IdentityKeys } from './identity/keys.js'
 import { createIdentityMinter } from './identity/mint.js'
 import { createSamlEntities } from './sp/entities.js'
 import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
+import { LogoutFlow } from './sp/logout-flow.js'
+import { hashSessionId, type IdentityMinter } from './identity/mint.js'
+import { notifyLogout } from './upstream/notify-logout.js'
 import { validateLoginResponse } from './sp/validate-response.js'
 import type { ResponseExpectations } from './sp/types.js'
 import errorHandler from './plugins/error-handler.js'
+import securityHeaders from './plugins/security-headers.js'
 import sessionPlugin from './plugins/session.js'
 import samlRoutes from './plugins/saml-routes.js'
+import logoutRoutes from './plugins/logout-routes.js'
 import { loggerOptions } from './logger.js'
 
 export type { Config } from './config.js'
@@ -76,16 +81,17 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     secret: config.identity.secret
   })
   const entities = createSamlEntities(config)
+  const minter = createIdentityMinter(identityKeys, {
+    issuer: `${config.publicOrigin}${config.basePath}`,
+    audience: config.upstream.audience,
+    now
+  })
   const gateway: Gateway = {
     config,
     store,
     entities,
     identityKeys,
-    minter: createIdentityMinter(identityKeys, {
-      issuer: `${config.publicOrigin}${config.basePath}`,
-      audience: config.upstream.audience,
-      now
-    }),
+    minter,
     login: new LoginFlow({
       store,
       entities,
@@ -96,6 +102,21 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
       publicOrigin: config.publicOrigin,
       now
     }),
+    logout: new LogoutFlow({
+      store,
+      entities,
+      idpLogoutUrl: config.idp.logoutUrl,
+      requireSignedRequests: config.validation.requireSignedLogout,
+      notifyUpstream: upstreamLogoutNotifier(config, minter, deps.upstreamDispatcher)
+    }),
+    logoutExpectations: {
+      idpIssuers: config.idp.issuers,
+      idpCerts: config.idp.certs,
+      sloUrl: config.sloUrl,
+      allowSha1: config.validation.allowSha1,
+      clockSkewMs: config.validation.clockSkewMs,
+      maxMessageBytes: config.validation.maxMessageBytes
+    },
     secureCookies: config.publicOrigin.startsWith('https:'),
     now,
     upstreamDispatcher: deps.upstreamDispatcher
@@ -103,6 +124,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   app.decorate('gateway', gateway)
 
   await app.register(errorHandler, { basePath: config.basePath })
+  await app.register(securityHeaders)
   await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024 })
   await app.register(sessionPlugin, {
     store,
@@ -112,5 +134,19 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     secure: gateway.secureCookies
   })
   await app.register(samlRoutes, { prefix: config.basePath })
+  await app.register(logoutRoutes, { prefix: config.basePath })
   return app
 }
+
+function upstreamLogoutNotifier (config: Config, minter: IdentityMinter, dispatcher?: Dispatcher): LogoutFlowNotifier | undefined {
+  const url = config.upstream.logoutUrl
+  if (url === undefined) return undefined
+  return async ({ sessionId, user }) => notifyLogout({
+    url,
+    token: await minter.mint({ sub: user.nameId, sid: hashSessionId(sessionId), session_index: user.sessionIndex }, { method: 'POST', url }),
+    timeoutMs: config.upstream.timeoutMs,
+    correlationId: randomUUID(),
+    dispatcher
+  })
+}
+type LogoutFlowNotifier = NonNullable<ConstructorParameters<typeof LogoutFlow>[0]['notifyUpstream']>

@@ -2,6 +2,8 @@
 import type { Config } from './config.js'
 import type { GatewayStore } from './session/store.js'
 import type { LoginFlow } from './sp/login-flow.js'
+import type { LogoutFlow } from './sp/logout-flow.js'
+import type { LogoutExpectations } from './sp/logout-message.js'
 import type { SamlEntities } from './sp/entities.js'
 import type { IdentityKeys } from './identity/keys.js'
 import type { IdentityMinter } from './identity/mint.js'
@@ -11,6 +13,8 @@ export interface Gateway {
   config: Config
   store: GatewayStore
   login: LoginFlow
+  logout: LogoutFlow
+  logoutExpectations: LogoutExpectations
   entities: SamlEntities
   identityKeys: IdentityKeys
   minter: IdentityMinter

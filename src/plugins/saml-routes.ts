@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { errors } from '../errors.js'
-import { PAGE_CSP, STYLESHEET } from '../pages.js'
+import { STYLESHEET } from '../pages.js'
 import { spMetadata } from '../sp/entities.js'
 import { answerWithHandoff } from './handoff.js'
 import { browserBinding, readBrowserBinding } from './session.js'
@@ -16,15 +16,6 @@ interface ProfileBody { profile?: unknown, csrf?: unknown }
 export default async function samlRoutes (app: FastifyInstance): Promise<void> {
   const { config, login, store, identityKeys, entities, now } = app.gateway
   const cookieOpts = { basePath: config.basePath, secure: app.gateway.secureCookies }
-
-  // Nothing the gateway answers may be cached, framed or leak its URL (SAML query strings) onward.
-  app.addHook('onSend', async (request, reply) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-    reply.header('referrer-policy', 'no-referrer')
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('x-frame-options', 'DENY')
-    reply.header('content-security-policy', PAGE_CSP)
-  })
 
   const liveUser = (request: FastifyRequest): SessionUser | undefined => {
     const user = request.session.user

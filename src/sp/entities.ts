@@ -1,7 +1,7 @@
 // samlify's SP and IdP entities, built once from the configuration. samlify builds what we send
 // (AuthnRequest, LogoutRequest, LogoutResponse, metadata); what we receive is validated by our own
 // lean flow (validate-response.ts), which does the checks samlify leaves out.
-import * as samlify from 'samlify'
+import samlify from 'samlify'
 import type { Config } from '../config.js'
 
 const BINDING = samlify.Constants.namespace.binding
@@ -34,6 +34,9 @@ export function createSamlEntities (config: Config): SamlEntities {
   const idp = samlify.IdentityProvider({
     entityID: config.idp.issuers[0],
     wantAuthnRequestsSigned: signing,
+    // samlify signs what we send to the IdP when the IdP entity 'wants' it: with an SP key, everything.
+    wantLogoutRequestSigned: signing,
+    wantLogoutResponseSigned: signing,
     signingCert: [...config.idp.certs],
     singleSignOnService: [{ Binding: BINDING.redirect, Location: config.idp.entryPoint }],
     singleLogoutService: config.idp.logoutUrl !== undefined

@@ -25,7 +25,7 @@ export interface StubUpstream {
   close (): Promise<void>
 }
 
-export async function startUpstream (verify: { issuer: string, audience?: string, jwks: () => { keys: unknown[] }, now?: () => number }): Promise<StubUpstream> {
+export async function startUpstream (verify: { issuer: string, audience?: () => string, jwks: () => { keys: unknown[] }, now?: () => number }, path = '/api/login/saml'): Promise<StubUpstream> {
   const stub: StubUpstream = { url: '', calls: [], answer: welcome, close: async () => {} }
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -34,7 +34,7 @@ export async function startUpstream (verify: { issuer: string, audience?: string
       const handoff: Handoff = { headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') }
       verifyIdentity(req.headers, {
         issuer: verify.issuer,
-        audience: verify.audience ?? new URL(stub.url).origin,
+        audience: verify.audience?.() ?? new URL(stub.url).origin,
         method: req.method ?? 'POST',
         url: stub.url,
         jwks: verify.jwks() as never,
@@ -44,7 +44,7 @@ export async function startUpstream (verify: { issuer: string, audience?: string
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/login/saml`
+  stub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`
   stub.close = () => new Promise((resolve) => server.close(() => resolve()))
   return stub
 }

@@ -1,0 +1,111 @@
+// Single logout, both directions, free of HTTP framework concerns.
+// - SP-initiated: the local session is already gone; send a LogoutRequest to the IdP if it has an
+//   SLO URL and remember its ID; its LogoutResponse must answer that ID, once.
+// - IdP-initiated: a verified LogoutRequest ends every session of the NameID (or only those of the
+//   named SessionIndex), the upstream is told, and a LogoutResponse goes back to the IdP.
+import samlify from 'samlify'
+import { randomBytes } from 'node:crypto'
+import { errors } from '../errors.js'
+import type { GatewayStore, SessionUser } from '../session/store.js'
+import type { SamlEntities } from './entities.js'
+import type { InboundLogoutRequest, InboundLogoutResponse } from './logout-message.js'
+
+export const LOGOUT_REQUEST_TTL_MS = 10 * 60_000
+const STATUS = {
+  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  partial: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',
+  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester'
+}
+
+export interface LogoutFlowOptions {
+  store: GatewayStore
+  entities: SamlEntities
+  /** The IdP's SLO URL (XC_SAML_LOGOUT_URL); without it, logout is local only. */
+  idpLogoutUrl?: string
+  requireSignedRequests: boolean
+  /** Tell the upstream that this session ended; true when it acknowledged. */
+  notifyUpstream?: (session: { sessionId: string, user: SessionUser }) => Promise<boolean>
+}
+
+export interface IdpLogoutResult {
+  ended: number
+  upstreamNotified: boolean
+  /** Where to send the browser with our LogoutResponse, when the IdP has an SLO URL. */
+  redirectUrl?: string
+}
+
+export class LogoutFlow {
+  constructor (private readonly opts: LogoutFlowOptions) {}
+
+  /** After the local session is destroyed: the IdP's logout URL with our LogoutRequest, or undefined. */
+  async begin (user: SessionUser | undefined, relayState?: string): Promise<string | undefined> {
+    if (user === undefined || this.opts.idpLogoutUrl === undefined) return undefined
+    const { sp, idp } = this.opts.entities
+    const id = `_${randomBytes(20).toString('hex')}`
+    const { context } = sp.createLogoutRequest(idp, 'redirect', { logoutNameID: user.nameId, sessionIndex: user.sessionIndex }, {
+      relayState,
+      customTagReplacement: (template: string, tags: Record<string, string>) => ({
+        id,
+        context: samlify.SamlLib.replaceTagsByValue(user.sessionIndex === undefined ? template.replace(/<samlp:SessionIndex>\{SessionIndex\}<\/samlp:SessionIndex>/, '') : template, {
+          ...tags,
+          ID: id,
+          NameIDFormat: user.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'
+        })
+      })
+    } as never) as { context: string }
+    await this.opts.store.putOnce('logout', id, user.nameId, LOGOUT_REQUEST_TTL_MS)
+    return context
+  }
+
+  /** The IdP's answer to our LogoutRequest: it must answer one we sent, once. */
+  async complete (message: InboundLogoutResponse): Promise<{ success: boolean }> {
+    if (message.inResponseTo === undefined || (await this.opts.store.takeOnce('logout', message.inResponseTo)) === null) {
+      throw new errors.SamlLogoutInResponseTo()
+    }
+    return { success: message.status === STATUS.success }
+  }
+
+  /** A LogoutRequest from the IdP. */
+  async endIdpSessions (message: InboundLogoutRequest): Promise<IdpLogoutResult> {
+    if (!message.signed && this.opts.requireSignedRequests) throw new errors.SamlLogoutUnsigned()
+    const { store } = this.opts
+    const ids = message.sessionIndexes.length > 0
+      ? [...new Set((await Promise.all(message.sessionIndexes.map((index) => store.sessionsOfSessionIndex(message.nameId, index)))).flat())]
+      : await store.sessionsOfNameId(message.nameId)
+
+    let upstreamNotified = true
+    for (const sessionId of ids) {
+      const session = await store.getSession(sessionId)
+      await store.destroySession(sessionId)
+      if (session?.user !== undefined && this.opts.notifyUpstream !== undefined) {
+        upstreamNotified = (await this.opts.notifyUpstream({ sessionId, user: session.user })) && upstreamNotified
+      }
+    }
+    return {
+      ended: ids.length,
+      upstreamNotified,
+      redirectUrl: this.logoutResponseUrl(message, upstreamNotified ? STATUS.success : STATUS.partial)
+    }
+  }
+
+  /** A LogoutResponse refusing a request (unsigned, wrong issuer) is not sent: the IdP gets nothing to trust. */
+  private logoutResponseUrl (message: InboundLogoutRequest, status: string): string | undefined {
+    if (this.opts.idpLogoutUrl === undefined) return undefined
+    const { sp, idp } = this.opts.entities
+    const id = `_${randomBytes(20).toString('hex')}`
+    const statusXml = status === STATUS.success
+      ? `<samlp:StatusCode Value="${STATUS.success}"/>`
+      : `<samlp:StatusCode Value="${STATUS.success}"><samlp:StatusCode Value="${status}"/></samlp:StatusCode>`
+    const { context } = sp.createLogoutResponse(idp, {} as never, 'redirect', {
+      relayState: message.relayState,
+      customTagReplacement: () => ({
+        id,
+        context: samlify.SamlLib.replaceTagsByValue(
+          '<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}" InResponseTo="{InResponseTo}"><saml:Issuer>{Issuer}</saml:Issuer><samlp:Status>STATUS</samlp:Status></samlp:LogoutResponse>',
+          { ID: id, IssueInstant: new Date().toISOString(), Destination: this.opts.idpLogoutUrl as string, InResponseTo: message.id, Issuer: sp.entityMeta.getEntityID() }
+        ).replace('STATUS', statusXml)
+      })
+    } as never) as { context: string }
+    return context
+  }
+}
