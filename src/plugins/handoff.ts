@@ -11,22 +11,15 @@ export async function answerWithHandoff (
   request: FastifyRequest,
   reply: FastifyReply,
   user: SessionUser,
-  opts: { returnTo?: string, profile?: string }
+  opts: { returnTo?: string }
 ): Promise<FastifyReply> {
-  const { config, minter, upstreamDispatcher } = request.server.gateway
-  const token = await minter.mint({
-    ...(user.claims as Record<string, never>),
-    sub: user.nameId,
-    sid: hashSessionId(request.session.sessionId),
-    session_index: user.sessionIndex,
-    auth_time: Math.floor(user.authTime / 1000),
-    profile: opts.profile
-  }, { method: 'POST', url: config.upstream.loginUrl })
+  const { config, upstreamDispatcher } = request.server.gateway
+  const token = await mintFor(request, user, { method: 'POST', url: config.upstream.loginUrl })
 
   const result = await handOff({
     url: config.upstream.loginUrl,
     token,
-    body: { returnTo: opts.returnTo ?? '/', ...(opts.profile !== undefined ? { profile: opts.profile } : {}) },
+    body: { returnTo: opts.returnTo ?? '/', ...(user.profile !== undefined ? { profile: user.profile } : {}) },
     timeoutMs: config.upstream.timeoutMs,
     correlationId: request.id,
     dispatcher: upstreamDispatcher
@@ -67,6 +60,18 @@ export async function answerWithHandoff (
         action: { href: `${config.basePath}/?returnTo=${encodeURIComponent(opts.returnTo ?? '/')}`, label: 'Try again' }
       })
   }
+}
+
+/** The identity of this session's person, for one request (method and URL) only. */
+export async function mintFor (request: FastifyRequest, user: SessionUser, target: { method: string, url: string }): Promise<string> {
+  return request.server.gateway.minter.mint({
+    ...(user.claims as Record<string, never>),
+    sub: user.nameId,
+    sid: hashSessionId(request.session.sessionId),
+    session_index: user.sessionIndex,
+    auth_time: Math.floor(user.authTime / 1000),
+    profile: user.profile
+  }, target)
 }
 
 function chooserForm (action: string, csrf: string, profiles: Profile[]): string {

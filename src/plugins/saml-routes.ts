@@ -5,7 +5,8 @@ import { timingSafeEqual } from 'node:crypto'
 import { errors } from '../errors.js'
 import { STYLESHEET } from '../pages.js'
 import { spMetadata } from '../sp/entities.js'
-import { answerWithHandoff } from './handoff.js'
+import { answerWithHandoff, mintFor } from './handoff.js'
+import { IDENTITY_HEADER } from '../identity/mint.js'
 import { browserBinding, readBrowserBinding } from './session.js'
 import type { SessionUser } from '../session/store.js'
 
@@ -74,7 +75,25 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
     const returnTo = request.session.returnTo
     request.session.csrf = undefined
     request.session.profiles = undefined
-    return answerWithHandoff(request, reply, user, { returnTo, profile: body.profile })
+    request.session.user = { ...user, profile: body.profile }
+    return answerWithHandoff(request, reply, request.session.user, { returnTo })
+  })
+
+  // nginx auth_request: a fresh identity bound to the request nginx is deciding about, or 401.
+  app.get('/auth', async (request, reply) => {
+    const user = liveUser(request)
+    if (user === undefined) return reply.code(401).send()
+    const method = headerValue(request.headers['x-original-method']) ?? 'GET'
+    const uri = headerValue(request.headers['x-original-uri']) ?? '/'
+    let target: URL
+    try {
+      target = new URL(uri, config.publicOrigin)
+    } catch {
+      throw new errors.BadRequest('X-Original-URI is not a URI')
+    }
+    if (target.origin !== config.publicOrigin) throw new errors.BadRequest('X-Original-URI is not on DOMAIN')
+    const token = await mintFor(request, user, { method, url: target.href })
+    return reply.code(204).header(IDENTITY_HEADER, token).send()
   })
 
   app.get('/session', async (request) => {
@@ -111,6 +130,10 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
   app.get('/style.css', async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET)
   })
+}
+
+function headerValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? undefined : value
 }
 
 function sameText (a: string, b: string): boolean {

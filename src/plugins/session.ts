@@ -41,7 +41,8 @@ export default fp<SessionPluginOptions>(async function sessionPlugin (app, opts)
     saveUninitialized: false,
     rolling: false,
     cookie: {
-      path: opts.basePath,
+      // Site-wide, so that nginx auth_request subrequests for any page carry it.
+      path: '/',
       httpOnly: true,
       secure: opts.secure,
       sameSite: 'lax',

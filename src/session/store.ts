@@ -12,6 +12,8 @@ export interface SessionUser {
   authTime: number
   /** Epoch ms after which the IdP session is over (SessionNotOnOrAfter), if it said so. */
   idpSessionEnd?: number
+  /** The Motion profile chosen on the multi-login page, reused by later handoffs and /auth. */
+  profile?: string
 }
 
 /** What @fastify/session stores; `user` is set at login. */

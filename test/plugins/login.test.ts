@@ -1,7 +1,7 @@
 import t from 'tap'
 import { buildTestApp, ENTRA_ENTRYPOINT } from '../helpers/app.js'
 import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
-import { buildResponse, TEST_NAME_ID } from '../helpers/idp.js'
+import { buildResponse, TEST_NAME_ID, TEST_NOW as TEST_NOW_MS } from '../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../helpers/login.js'
 import type { TestApp } from '../helpers/app.js'
 
@@ -227,4 +227,24 @@ t.test('session TTL: past GATEWAY_SESSION_TTL the session is gone and login goes
   clock.now += 61 * 60_000
   const res = await send(app, browser, { url: '/api/auth/saml' })
   t.ok((res.headers.location as string).startsWith(ENTRA_ENTRYPOINT))
+})
+
+t.test('nginx auth_request: 204 with an identity bound to the original method and URI, or 401', async (t) => {
+  const { app } = await setup(t)
+  const anonymous = await send(app, newBrowser(), { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1', 'x-original-method': 'GET' } })
+  t.equal(anonymous.statusCode, 401)
+  const browser = newBrowser()
+  await loginThroughIdp(app, browser)
+  const res = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1?x=2', 'x-original-method': 'DELETE' } })
+  t.equal(res.statusCode, 204)
+  const token = res.headers['x-gateway-identity'] as string
+  const { verifyIdentity } = await import('../../src/identity/verify.js')
+  const common = { issuer: 'https://motion.example.com/api/auth/saml', audience: 'http://127.0.0.1', jwks: app.gateway.identityKeys.jwks as never, now: () => TEST_NOW_MS }
+  const audience = new URL(app.gateway.config.upstream.loginUrl).origin
+  const id = await verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'DELETE', url: 'https://motion.example.com/reports/1' })
+  t.equal(id.sub, TEST_NAME_ID)
+  await t.rejects(verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'GET', url: 'https://motion.example.com/reports/1' }), { code: 'IDENTITY_BINDING' })
+  await t.rejects(verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'DELETE', url: 'https://motion.example.com/admin' }), { code: 'IDENTITY_BINDING' })
+  const offsite = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': 'https://evil.example/x', accept: 'application/json' } })
+  t.equal(offsite.statusCode, 400)
 })
