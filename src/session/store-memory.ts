@@ -1,0 +1,158 @@
+// GatewayStore in process memory, for tests and single-process demos: Maps with an expiry per entry,
+// the clock injected. Entries are kept as JSON so callers get copies, as with the other backends.
+import type { GatewayStore, OneTimeKind, SessionData, StoreOptions } from './store.js'
+
+export interface MemoryStoreOptions extends StoreOptions {
+  /** How often expired entries are swept; the timer never keeps the process alive. Default 60 s. */
+  purgeIntervalMs?: number
+}
+
+interface SessionEntry {
+  json: string
+  expiresAt: number
+  nameId?: string
+  sessionIndex?: string
+}
+
+interface Expiring<T> {
+  value: T
+  expiresAt: number
+}
+
+export class MemoryStore implements GatewayStore {
+  private readonly now: () => number
+  private readonly sessions = new Map<string, SessionEntry>()
+  /** NameID → session ids; entries of expired sessions are filtered out on read and swept. */
+  private readonly byNameId = new Map<string, Set<string>>()
+  private readonly once = new Map<string, Expiring<string>>()
+  private readonly replay = new Map<string, number>()
+  private readonly timer: NodeJS.Timeout
+  private closed = false
+
+  constructor (opts: MemoryStoreOptions = {}) {
+    this.now = opts.now ?? Date.now
+    this.timer = setInterval(() => this.purgeExpired(), opts.purgeIntervalMs ?? 60_000)
+    this.timer.unref()
+  }
+
+  async getSession (sid: string): Promise<SessionData | null> {
+    this.assertOpen()
+    const entry = this.liveSession(sid)
+    return entry === undefined ? null : JSON.parse(entry.json) as SessionData
+  }
+
+  async setSession (sid: string, data: SessionData, ttlMs: number): Promise<void> {
+    this.assertOpen()
+    const json = JSON.stringify(data)
+    const expiresAt = this.now() + checkTtl(ttlMs)
+    this.removeSession(sid)
+    const entry: SessionEntry = { json, expiresAt }
+    if (data.user !== undefined) {
+      entry.nameId = data.user.nameId
+      entry.sessionIndex = data.user.sessionIndex
+      let sids = this.byNameId.get(data.user.nameId)
+      if (sids === undefined) this.byNameId.set(data.user.nameId, sids = new Set())
+      sids.add(sid)
+    }
+    this.sessions.set(sid, entry)
+  }
+
+  async destroySession (sid: string): Promise<void> {
+    this.assertOpen()
+    this.removeSession(sid)
+  }
+
+  async touchSession (sid: string, ttlMs: number): Promise<void> {
+    this.assertOpen()
+    const expiresAt = this.now() + checkTtl(ttlMs)
+    const entry = this.liveSession(sid)
+    if (entry !== undefined) entry.expiresAt = expiresAt
+  }
+
+  async sessionsOfNameId (nameId: string): Promise<string[]> {
+    this.assertOpen()
+    return [...this.byNameId.get(nameId) ?? []].filter(sid => this.liveSession(sid) !== undefined)
+  }
+
+  async sessionsOfSessionIndex (nameId: string, sessionIndex: string): Promise<string[]> {
+    this.assertOpen()
+    return [...this.byNameId.get(nameId) ?? []]
+      .filter(sid => this.liveSession(sid)?.sessionIndex === sessionIndex)
+  }
+
+  async putOnce (kind: OneTimeKind, id: string, value: string, ttlMs: number): Promise<void> {
+    this.assertOpen()
+    this.once.set(onceKey(kind, id), { value, expiresAt: this.now() + checkTtl(ttlMs) })
+  }
+
+  async takeOnce (kind: OneTimeKind, id: string): Promise<string | null> {
+    this.assertOpen()
+    const key = onceKey(kind, id)
+    const entry = this.once.get(key)
+    // Delete before answering: nothing can interleave here, so the first caller is the only one.
+    this.once.delete(key)
+    return entry !== undefined && entry.expiresAt > this.now() ? entry.value : null
+  }
+
+  async markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean> {
+    this.assertOpen()
+    const until = this.replay.get(assertionId)
+    if (until !== undefined && until > this.now()) return false
+    this.replay.set(assertionId, untilMs)
+    return true
+  }
+
+  async ping (): Promise<void> {
+    this.assertOpen()
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    clearInterval(this.timer)
+  }
+
+  /** Drop every expired entry; returns how many went. Runs on a timer, callable from tests. */
+  purgeExpired (): number {
+    const now = this.now()
+    let purged = 0
+    for (const [sid, entry] of this.sessions) {
+      if (entry.expiresAt <= now) { this.removeSession(sid); purged++ }
+    }
+    for (const [key, entry] of this.once) {
+      if (entry.expiresAt <= now) { this.once.delete(key); purged++ }
+    }
+    for (const [id, until] of this.replay) {
+      if (until <= now) { this.replay.delete(id); purged++ }
+    }
+    return purged
+  }
+
+  private liveSession (sid: string): SessionEntry | undefined {
+    const entry = this.sessions.get(sid)
+    return entry !== undefined && entry.expiresAt > this.now() ? entry : undefined
+  }
+
+  private removeSession (sid: string): void {
+    const entry = this.sessions.get(sid)
+    if (entry === undefined) return
+    this.sessions.delete(sid)
+    if (entry.nameId === undefined) return
+    const sids = this.byNameId.get(entry.nameId)
+    sids?.delete(sid)
+    if (sids?.size === 0) this.byNameId.delete(entry.nameId)
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw new Error('memory store is closed')
+  }
+}
+
+function onceKey (kind: OneTimeKind, id: string): string {
+  return `${kind}\n${id}`
+}
+
+/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
+function checkTtl (ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
+  return Math.ceil(ttlMs)
+}

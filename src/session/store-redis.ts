@@ -1,0 +1,254 @@
+// GatewayStore in Redis (≥ 6.2, one node or a primary), shared by several gateway instances. What
+// must be atomic across instances is one command or one MULTI:
+// - sessions: SET PX. setSession is a MULTI (SET + SADD into the NameID and NameID+SessionIndex
+//   index sets + raise their TTLs) and destroySession a MULTI (DEL + SREM), so a session and its
+//   index entries are written and removed together. An index set lives as long as its longest
+//   session (a tiny EVAL raises its TTL, never lowers it); members whose session has expired or
+//   changed hands are filtered out when read, and dropped.
+// - putOnce: SET PX. takeOnce: GETDEL, read and delete in one command, so of any number of
+//   concurrent callers on any instance exactly one gets the value.
+// - markAssertionUsed: SET NX PX, insert-if-absent with expiry in one command, so exactly one caller
+//   ever gets OK (true). PX rather than PXAT: our clock decided the assertion is still valid, and
+//   Redis' clock may differ from it.
+// A down Redis fails fast (no offline queue, one retry, short timeouts) while the client keeps
+// reconnecting in the background, so requests get a 503 at once and service resumes by itself.
+import { Redis, type RedisOptions } from 'ioredis'
+import type { GatewayStore, OneTimeKind, SessionData, SessionUser, StoreOptions } from './store.js'
+
+export interface StoreLogger {
+  warn (obj: object, msg?: string): void
+  info? (obj: object, msg?: string): void
+}
+
+export interface RedisStoreOptions extends StoreOptions {
+  /** Prefix of every key. Default `saml-gateway:`. */
+  prefix?: string
+  logger?: StoreLogger
+  /** Give up a connection attempt after this long. Default 500 ms. */
+  connectTimeoutMs?: number
+  /** Give up a command that got no answer after this long. Default 800 ms. */
+  commandTimeoutMs?: number
+}
+
+/** Raise a key's TTL to ARGV[1] ms unless it already lives longer. */
+const RAISE_TTL = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= 0 and ttl >= tonumber(ARGV[1]) then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[1])`
+
+/** The connection options that make a down Redis fail fast and come back by itself. */
+export function failFastOptions (connectTimeoutMs = 500, commandTimeoutMs = 800): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000)
+  }
+}
+
+export class RedisStore implements GatewayStore {
+  private readonly redis: Redis
+  private readonly ownsClient: boolean
+  private readonly prefix: string
+  private readonly now: () => number
+  private readonly logger?: StoreLogger
+  private readonly connectTimeoutMs: number
+  private connecting?: Promise<void>
+  private down = false
+  private errorLogged = false
+
+  /** `target`: a redis:// or rediss:// URL, or a client of the caller's (which close() leaves open). */
+  constructor (target: string | Redis, opts: RedisStoreOptions = {}) {
+    this.prefix = opts.prefix ?? 'saml-gateway:'
+    this.now = opts.now ?? Date.now
+    this.logger = opts.logger
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 500
+    this.ownsClient = typeof target === 'string'
+    this.redis = typeof target === 'string'
+      ? new Redis(target, failFastOptions(this.connectTimeoutMs, opts.commandTimeoutMs))
+      : target
+    this.redis.on('error', this.onError)
+    this.redis.on('close', this.onClose)
+    this.redis.on('ready', this.onReady)
+  }
+
+  async getSession (sid: string): Promise<SessionData | null> {
+    await this.usable()
+    return parseSession(await this.redis.get(this.sessionKey(sid)))
+  }
+
+  async setSession (sid: string, data: SessionData, ttlMs: number): Promise<void> {
+    const ttl = checkTtl(ttlMs)
+    const json = JSON.stringify(data)
+    await this.usable()
+    const tx = this.redis.multi().set(this.sessionKey(sid), json, 'PX', ttl)
+    for (const key of this.indexKeys(data.user)) tx.sadd(key, sid).eval(RAISE_TTL, 1, key, ttl)
+    await execAll(tx)
+  }
+
+  async destroySession (sid: string): Promise<void> {
+    await this.usable()
+    const user = parseSession(await this.redis.get(this.sessionKey(sid)))?.user
+    const tx = this.redis.multi().del(this.sessionKey(sid))
+    for (const key of this.indexKeys(user)) tx.srem(key, sid)
+    await execAll(tx)
+  }
+
+  async touchSession (sid: string, ttlMs: number): Promise<void> {
+    const ttl = checkTtl(ttlMs)
+    await this.usable()
+    const session = parseSession(await this.redis.get(this.sessionKey(sid)))
+    if (session === null) return
+    // PEXPIRE does nothing if the session went meanwhile, so this never revives one.
+    const tx = this.redis.multi().pexpire(this.sessionKey(sid), ttl)
+    for (const key of this.indexKeys(session.user)) tx.eval(RAISE_TTL, 1, key, ttl)
+    await execAll(tx)
+  }
+
+  async sessionsOfNameId (nameId: string): Promise<string[]> {
+    return await this.liveMembers(this.nameIdKey(nameId), user => user.nameId === nameId)
+  }
+
+  async sessionsOfSessionIndex (nameId: string, sessionIndex: string): Promise<string[]> {
+    return await this.liveMembers(this.sessionIndexKey(nameId, sessionIndex),
+      user => user.nameId === nameId && user.sessionIndex === sessionIndex)
+  }
+
+  async putOnce (kind: OneTimeKind, id: string, value: string, ttlMs: number): Promise<void> {
+    const ttl = checkTtl(ttlMs)
+    await this.usable()
+    await this.redis.set(this.onceKey(kind, id), value, 'PX', ttl)
+  }
+
+  async takeOnce (kind: OneTimeKind, id: string): Promise<string | null> {
+    await this.usable()
+    return await this.redis.getdel(this.onceKey(kind, id))
+  }
+
+  async markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean> {
+    // PX must be ≥ 1; an assertion already past untilMs is refused by validation before this.
+    const ttl = Math.max(1, Math.ceil(untilMs - this.now()))
+    await this.usable()
+    return await this.redis.set(this.replayKey(assertionId), '1', 'PX', ttl, 'NX') === 'OK'
+  }
+
+  async ping (): Promise<void> {
+    await this.usable()
+    await this.redis.ping()
+  }
+
+  async close (): Promise<void> {
+    this.redis.off('error', this.onError)
+    this.redis.off('close', this.onClose)
+    this.redis.off('ready', this.onReady)
+    if (!this.ownsClient) return
+    // A client that keeps failing must not print "Unhandled error event" while it shuts down.
+    this.redis.on('error', () => {})
+    if (this.redis.status === 'ready') {
+      try {
+        await this.redis.quit()
+        return
+      } catch {}
+    }
+    this.redis.disconnect()
+  }
+
+  // Where each record lives; public so that tests can check the TTL a write set.
+  sessionKey (sid: string): string { return `${this.prefix}sess:${sid}` }
+  onceKey (kind: OneTimeKind, id: string): string { return `${this.prefix}once:${kind}:${id}` }
+  replayKey (assertionId: string): string { return `${this.prefix}replay:${assertionId}` }
+
+  private nameIdKey (nameId: string): string {
+    return `${this.prefix}nameid:${encodeURIComponent(nameId)}`
+  }
+
+  private sessionIndexKey (nameId: string, sessionIndex: string): string {
+    return `${this.prefix}sessionindex:${encodeURIComponent(nameId)}:${encodeURIComponent(sessionIndex)}`
+  }
+
+  private indexKeys (user: SessionUser | undefined): string[] {
+    if (user === undefined) return []
+    const keys = [this.nameIdKey(user.nameId)]
+    if (user.sessionIndex !== undefined) keys.push(this.sessionIndexKey(user.nameId, user.sessionIndex))
+    return keys
+  }
+
+  /** The members of an index set whose session is alive and still belongs there; drops the rest. */
+  private async liveMembers (indexKey: string, belongs: (user: SessionUser) => boolean): Promise<string[]> {
+    await this.usable()
+    const sids = await this.redis.smembers(indexKey)
+    if (sids.length === 0) return []
+    const sessions = await this.redis.mget(sids.map(sid => this.sessionKey(sid)))
+    const live: string[] = []
+    const stale: string[] = []
+    sids.forEach((sid, i) => {
+      const user = parseSession(sessions[i] ?? null)?.user
+      if (user !== undefined && belongs(user)) live.push(sid)
+      else stale.push(sid)
+    })
+    if (stale.length > 0) await this.redis.srem(indexKey, ...stale)
+    return live.sort()
+  }
+
+  /**
+   * While a connection attempt is under way, wait for it (at most the connect timeout) instead of
+   * failing: without an offline queue, a command sent right after start would be refused. When
+   * Redis is ready, or known to be down, the command goes at once and answers for itself.
+   */
+  private async usable (): Promise<void> {
+    const status = this.redis.status
+    if (status !== 'connecting' && status !== 'connect') return
+    this.connecting ??= new Promise<void>(resolve => {
+      const settle = (): void => {
+        clearTimeout(timer)
+        for (const event of ['ready', 'close', 'end']) this.redis.off(event, settle)
+        this.connecting = undefined
+        resolve()
+      }
+      const timer = setTimeout(settle, this.connectTimeoutMs + 100)
+      for (const event of ['ready', 'close', 'end']) this.redis.once(event, settle)
+    })
+    await this.connecting
+  }
+
+  // ioredis repeats its error on every reconnect attempt: log the loss once and the first error of
+  // each outage, then the recovery.
+  private readonly onClose = (): void => {
+    if (this.down) return
+    this.down = true
+    this.logger?.warn({}, 'redis session store: disconnected; reconnecting in the background')
+  }
+
+  private readonly onError = (err: Error): void => {
+    if (this.errorLogged) return
+    this.errorLogged = true
+    this.logger?.warn({ err }, 'redis session store: unreachable')
+  }
+
+  private readonly onReady = (): void => {
+    const wasDown = this.down
+    this.down = false
+    this.errorLogged = false
+    if (wasDown) this.logger?.info?.({}, 'redis session store: reachable again')
+  }
+}
+
+async function execAll (tx: ReturnType<Redis['multi']>): Promise<unknown[]> {
+  const replies = await tx.exec()
+  if (replies === null) throw new Error('redis transaction aborted')
+  return replies.map(([err, reply]) => {
+    if (err !== null) throw err
+    return reply
+  })
+}
+
+function parseSession (json: string | null): SessionData | null {
+  return json === null ? null : JSON.parse(json) as SessionData
+}
+
+/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
+function checkTtl (ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
+  return Math.ceil(ttlMs)
+}

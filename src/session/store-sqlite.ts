@@ -1,0 +1,171 @@
+// GatewayStore in one SQLite file (better-sqlite3 12): the embedded default, survives restarts.
+// The driver is synchronous, so every statement runs whole before any other JavaScript does; the
+// one-time and replay operations are still single statements so that they stay atomic even when
+// a second process opens the same file (WAL mode, short busy timeout).
+import Database from 'better-sqlite3'
+import type { GatewayStore, OneTimeKind, SessionData, StoreOptions } from './store.js'
+
+export interface SqliteStoreOptions extends StoreOptions {
+  /** The database file; created when missing. */
+  path: string
+  /** How often expired rows are deleted; the timer never keeps the process alive. Default 60 s. */
+  purgeIntervalMs?: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sessions (
+  sid TEXT PRIMARY KEY,
+  data TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  name_id TEXT,
+  session_index TEXT
+);
+CREATE INDEX IF NOT EXISTS sessions_by_name_id ON sessions (name_id, session_index);
+CREATE INDEX IF NOT EXISTS sessions_by_expiry ON sessions (expires_at);
+CREATE TABLE IF NOT EXISTS one_time (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS one_time_by_expiry ON one_time (expires_at);
+CREATE TABLE IF NOT EXISTS replay (
+  assertion_id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replay_by_expiry ON replay (expires_at);
+`
+
+export class SqliteStore implements GatewayStore {
+  private readonly db: Database.Database
+  private readonly now: () => number
+  private readonly timer: NodeJS.Timeout
+  private readonly sql: ReturnType<typeof prepare>
+
+  constructor (opts: SqliteStoreOptions) {
+    this.now = opts.now ?? Date.now
+    this.db = new Database(opts.path)
+    try {
+      this.db.pragma('journal_mode = WAL')
+      this.db.pragma('synchronous = NORMAL')
+      this.db.pragma('busy_timeout = 1000')
+      this.db.exec(SCHEMA)
+      this.sql = prepare(this.db)
+    } catch (err) {
+      this.db.close()
+      throw err
+    }
+    this.timer = setInterval(() => this.purgeOnTimer(), opts.purgeIntervalMs ?? 60_000)
+    this.timer.unref()
+  }
+
+  async getSession (sid: string): Promise<SessionData | null> {
+    const row = this.sql.getSession.get(sid, this.now()) as { data: string } | undefined
+    return row === undefined ? null : JSON.parse(row.data) as SessionData
+  }
+
+  async setSession (sid: string, data: SessionData, ttlMs: number): Promise<void> {
+    this.sql.setSession.run({
+      sid,
+      data: JSON.stringify(data),
+      expiresAt: this.now() + checkTtl(ttlMs),
+      nameId: data.user?.nameId ?? null,
+      sessionIndex: data.user?.sessionIndex ?? null
+    })
+  }
+
+  async destroySession (sid: string): Promise<void> {
+    this.sql.destroySession.run(sid)
+  }
+
+  async touchSession (sid: string, ttlMs: number): Promise<void> {
+    const now = this.now()
+    this.sql.touchSession.run(now + checkTtl(ttlMs), sid, now)
+  }
+
+  async sessionsOfNameId (nameId: string): Promise<string[]> {
+    return this.sql.sessionsOfNameId.all(nameId, this.now()) as string[]
+  }
+
+  async sessionsOfSessionIndex (nameId: string, sessionIndex: string): Promise<string[]> {
+    return this.sql.sessionsOfSessionIndex.all(nameId, sessionIndex, this.now()) as string[]
+  }
+
+  async putOnce (kind: OneTimeKind, id: string, value: string, ttlMs: number): Promise<void> {
+    this.sql.putOnce.run(kind, id, value, this.now() + checkTtl(ttlMs))
+  }
+
+  async takeOnce (kind: OneTimeKind, id: string): Promise<string | null> {
+    // One DELETE … RETURNING: the row goes to exactly one caller, expired or not.
+    const row = this.sql.takeOnce.get(kind, id) as { value: string, expires_at: number } | undefined
+    return row !== undefined && row.expires_at > this.now() ? row.value : null
+  }
+
+  async markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean> {
+    // Insert-if-absent in one statement; an expired row counts as absent and is taken over.
+    return this.sql.markAssertionUsed.run({ assertionId, untilMs, now: this.now() }).changes === 1
+  }
+
+  async ping (): Promise<void> {
+    this.sql.ping.get()
+  }
+
+  async close (): Promise<void> {
+    clearInterval(this.timer)
+    if (this.db.open) this.db.close()
+  }
+
+  /** Delete every expired row; returns how many went. Runs on a timer, callable from tests. */
+  purgeExpired (): number {
+    const now = this.now()
+    return this.db.transaction(() =>
+      this.sql.purgeSessions.run(now).changes +
+      this.sql.purgeOnce.run(now).changes +
+      this.sql.purgeReplay.run(now).changes)()
+  }
+
+  private purgeOnTimer (): void {
+    try {
+      this.purgeExpired()
+    } catch {
+      // A busy or failing file shows up on the next request and in ping(); the next tick retries.
+    }
+  }
+}
+
+function prepare (db: Database.Database) {
+  return {
+    getSession: db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?'),
+    setSession: db.prepare(`
+      INSERT INTO sessions (sid, data, expires_at, name_id, session_index)
+      VALUES (@sid, @data, @expiresAt, @nameId, @sessionIndex)
+      ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
+        name_id = excluded.name_id, session_index = excluded.session_index`),
+    destroySession: db.prepare('DELETE FROM sessions WHERE sid = ?'),
+    touchSession: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ? AND expires_at > ?'),
+    sessionsOfNameId: db.prepare(
+      'SELECT sid FROM sessions WHERE name_id = ? AND expires_at > ? ORDER BY sid').pluck(),
+    sessionsOfSessionIndex: db.prepare(
+      'SELECT sid FROM sessions WHERE name_id = ? AND session_index = ? AND expires_at > ? ORDER BY sid'
+    ).pluck(),
+    putOnce: db.prepare(`
+      INSERT INTO one_time (kind, id, value, expires_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`),
+    takeOnce: db.prepare('DELETE FROM one_time WHERE kind = ? AND id = ? RETURNING value, expires_at'),
+    markAssertionUsed: db.prepare(`
+      INSERT INTO replay (assertion_id, expires_at) VALUES (@assertionId, @untilMs)
+      ON CONFLICT (assertion_id) DO UPDATE SET expires_at = excluded.expires_at
+      WHERE replay.expires_at <= @now`),
+    ping: db.prepare('SELECT 1'),
+    purgeSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+    purgeOnce: db.prepare('DELETE FROM one_time WHERE expires_at <= ?'),
+    purgeReplay: db.prepare('DELETE FROM replay WHERE expires_at <= ?')
+  }
+}
+
+/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
+function checkTtl (ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
+  return Math.ceil(ttlMs)
+}

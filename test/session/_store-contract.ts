@@ -1,0 +1,174 @@
+// What every GatewayStore backend must do, run by store-memory/-sqlite/-redis.test.ts. Time is a
+// fixed clock that tests advance; backends on real time (Redis) instead show the TTL they set.
+import type { Test } from 'tap'
+import type { GatewayStore, OneTimeKind, SessionData } from '../../src/session/store.js'
+
+export interface Clock {
+  now: () => number
+  advance (ms: number): void
+}
+
+export function fixedClock (start = Date.UTC(2025, 0, 15, 9, 0, 0)): Clock {
+  let now = start
+  return { now: () => now, advance: ms => { now += ms } }
+}
+
+export type StoredRecord =
+  | { session: string }
+  | { once: [OneTimeKind, string] }
+  | { replay: string }
+
+export interface StoreHarness {
+  /** A fresh, empty store reading this clock. The contract closes it. */
+  open (clock: Clock): Promise<GatewayStore>
+  /**
+   * Absent when expiry follows the injected clock (memory, SQLite). Backends on real time
+   * (Redis) give the remaining TTL in ms of the record instead.
+   */
+  remainingTtl?: (store: GatewayStore, record: StoredRecord) => Promise<number>
+}
+
+const MINUTE = 60_000
+
+function session (user?: { nameId: string, sessionIndex?: string }, extra: Record<string, unknown> = {}): SessionData {
+  return {
+    cookie: { originalMaxAge: 3_600_000, expires: '2025-01-15T10:00:00.000Z', path: '/', httpOnly: true },
+    ...(user === undefined
+      ? {}
+      : { user: { ...user, issuer: 'https://idp.example/', claims: { email: user.nameId }, authTime: 1 } }),
+    ...extra
+  }
+}
+
+export function storeContract (t: Test, harness: StoreHarness): void {
+  const withStore = (name: string, fn: (t: Test, store: GatewayStore, clock: Clock) => Promise<void>): void => {
+    t.test(name, async t => {
+      const clock = fixedClock()
+      const store = await harness.open(clock)
+      t.teardown(() => store.close())
+      await fn(t, store, clock)
+    })
+  }
+  const byClock = harness.remainingTtl === undefined
+  /** Within a second below what was asked: real time moved on a little since the write. */
+  const assertTtl = async (t: Test, store: GatewayStore, record: StoredRecord, askedMs: number): Promise<void> => {
+    const ttl = await harness.remainingTtl!(store, record)
+    t.ok(ttl <= askedMs && ttl > askedMs - 1000, `TTL ${ttl} ms is the ${askedMs} ms asked`)
+  }
+
+  withStore('get, set, replace, destroy', async (t, store) => {
+    t.equal(await store.getSession('s1'), null, 'absent → null')
+    const first = session({ nameId: 'alice@example.com' }, { csrf: 'token-1' })
+    await store.setSession('s1', first, 10 * MINUTE)
+    t.same(await store.getSession('s1'), first, 'what was set comes back')
+    const second = session({ nameId: 'alice@example.com' }, { csrf: 'token-2' })
+    await store.setSession('s1', second, 10 * MINUTE)
+    t.same(await store.getSession('s1'), second, 'set replaces')
+    await store.destroySession('s1')
+    t.equal(await store.getSession('s1'), null, 'destroyed → null')
+    await t.resolves(store.destroySession('s1'), 'destroying again is no error')
+    await t.resolves(store.destroySession('never-was'), 'destroying an unknown id is no error')
+  })
+
+  withStore('sessions expire', async (t, store, clock) => {
+    await store.setSession('s1', session({ nameId: 'alice' }), 10 * MINUTE)
+    if (!byClock) return await assertTtl(t, store, { session: 's1' }, 10 * MINUTE)
+    clock.advance(10 * MINUTE - 1)
+    t.ok(await store.getSession('s1'), 'alive until the last millisecond')
+    clock.advance(1)
+    t.equal(await store.getSession('s1'), null, 'gone at its expiry')
+    t.same(await store.sessionsOfNameId('alice'), [], 'and gone from the index')
+  })
+
+  withStore('touch extends a live session and creates none', async (t, store, clock) => {
+    await store.setSession('s1', session({ nameId: 'alice', sessionIndex: 'i1' }), MINUTE)
+    await store.touchSession('s1', 30 * MINUTE)
+    await store.touchSession('absent', 30 * MINUTE)
+    t.equal(await store.getSession('absent'), null, 'touch does not create')
+    if (!byClock) return await assertTtl(t, store, { session: 's1' }, 30 * MINUTE)
+    clock.advance(30 * MINUTE - 1)
+    t.ok(await store.getSession('s1'), 'alive past its first TTL')
+    t.same(await store.sessionsOfSessionIndex('alice', 'i1'), ['s1'], 'still in the index')
+    clock.advance(1)
+    t.equal(await store.getSession('s1'), null, 'gone at the touched expiry')
+    await store.touchSession('s1', 30 * MINUTE)
+    t.equal(await store.getSession('s1'), null, 'touch does not revive an expired session')
+  })
+
+  withStore('NameID and SessionIndex index', async (t, store, clock) => {
+    const alice = 'urn:oid:alice:with:colons@example.com'
+    await store.setSession('a1', session({ nameId: alice, sessionIndex: '_idx-1' }), 10 * MINUTE)
+    await store.setSession('a2', session({ nameId: alice }), 10 * MINUTE)
+    await store.setSession('a3', session({ nameId: alice }), 20 * MINUTE)
+    await store.setSession('b1', session({ nameId: 'bob', sessionIndex: '_idx-1' }), 10 * MINUTE)
+    await store.setSession('anon', session(), 10 * MINUTE)
+
+    t.same((await store.sessionsOfNameId(alice)).sort(), ['a1', 'a2', 'a3'], 'every session of the NameID')
+    t.same(await store.sessionsOfSessionIndex(alice, '_idx-1'), ['a1'], 'only the one with that SessionIndex')
+    t.same(await store.sessionsOfSessionIndex('bob', '_idx-1'), ['b1'], 'the same SessionIndex of another NameID is separate')
+    t.same(await store.sessionsOfSessionIndex(alice, '_idx-2'), [], 'unknown SessionIndex → none')
+    t.same(await store.sessionsOfNameId('nobody'), [], 'unknown NameID → none')
+
+    await store.destroySession('a1')
+    t.same((await store.sessionsOfNameId(alice)).sort(), ['a2', 'a3'], 'destroy removes it from the NameID index')
+    t.same(await store.sessionsOfSessionIndex(alice, '_idx-1'), [], 'and from the SessionIndex index')
+
+    await store.setSession('a2', session(undefined, { csrf: 'x' }), 10 * MINUTE)
+    await store.setSession('b1', session({ nameId: alice, sessionIndex: '_idx-9' }), 10 * MINUTE)
+    t.same((await store.sessionsOfNameId(alice)).sort(), ['a3', 'b1'], 'set keeps the index in step with the user')
+    t.same(await store.sessionsOfNameId('bob'), [], 'a session that changed hands leaves its old NameID')
+    t.same(await store.sessionsOfSessionIndex('bob', '_idx-1'), [], 'and its old SessionIndex')
+    t.same(await store.sessionsOfSessionIndex(alice, '_idx-9'), ['b1'], 'and joins the new one')
+
+    if (!byClock) return
+    clock.advance(10 * MINUTE)
+    t.same(await store.sessionsOfNameId(alice), ['a3'], 'expired sessions leave the index')
+  })
+
+  withStore('putOnce / takeOnce', async (t, store, clock) => {
+    await store.putOnce('authn', '_req1', '{"returnTo":"/a"}', 5 * MINUTE)
+    await store.putOnce('logout', '_req1', 'logout-value', 5 * MINUTE)
+    t.equal(await store.takeOnce('authn', '_req1'), '{"returnTo":"/a"}', 'the first take gets the value')
+    t.equal(await store.takeOnce('authn', '_req1'), null, 'the second take gets null')
+    t.equal(await store.takeOnce('logout', '_req1'), 'logout-value', 'kinds do not share ids')
+    t.equal(await store.takeOnce('authn', '_never'), null, 'unknown id → null')
+
+    await store.putOnce('authn', '_req2', 'v2', 5 * MINUTE)
+    if (!byClock) return await assertTtl(t, store, { once: ['authn', '_req2'] }, 5 * MINUTE)
+    clock.advance(5 * MINUTE)
+    t.equal(await store.takeOnce('authn', '_req2'), null, 'expired → null')
+  })
+
+  withStore('markAssertionUsed', async (t, store, clock) => {
+    const until = clock.now() + 5 * MINUTE
+    t.equal(await store.markAssertionUsed('_a1', until), true, 'first use → true')
+    t.equal(await store.markAssertionUsed('_a1', until), false, 'second use → false')
+    t.equal(await store.markAssertionUsed('_a1', until + MINUTE), false, 'still false with a later until')
+    t.equal(await store.markAssertionUsed('_a2', until), true, 'another assertion → true')
+    if (!byClock) return await assertTtl(t, store, { replay: '_a1' }, 5 * MINUTE)
+    clock.advance(5 * MINUTE - 1)
+    t.equal(await store.markAssertionUsed('_a1', until), false, 'remembered until its until')
+    clock.advance(1)
+    t.equal(await store.markAssertionUsed('_a1', clock.now() + MINUTE), true, 'forgotten after it')
+    t.equal(await store.markAssertionUsed('_a1', clock.now() + MINUTE), false, 'and remembered again')
+  })
+
+  withStore('50 concurrent takeOnce of one id → exactly one value', async (t, store) => {
+    await store.putOnce('authn', '_race', 'the-value', 5 * MINUTE)
+    const results = await Promise.all(Array.from({ length: 50 }, async () => await store.takeOnce('authn', '_race')))
+    t.same(results.filter(r => r !== null), ['the-value'])
+  })
+
+  withStore('50 concurrent markAssertionUsed → exactly one true', async (t, store, clock) => {
+    const until = clock.now() + 5 * MINUTE
+    const results = await Promise.all(Array.from({ length: 50 }, async () => await store.markAssertionUsed('_race', until)))
+    t.equal(results.filter(r => r).length, 1)
+  })
+
+  withStore('ping, then close', async (t, store) => {
+    await t.resolves(store.ping(), 'ping answers while open')
+    await store.close()
+    await t.rejects(store.ping(), 'ping rejects once closed')
+    await t.resolves(store.close(), 'closing twice is fine')
+  })
+}
