@@ -13,6 +13,7 @@ export interface ParsedCertificates {
 
 const ARMOUR = /-----(BEGIN|END) CERTIFICATE-----/g
 const DAY_MS = 86_400_000
+const STRICT_PEM = /^-----BEGIN CERTIFICATE-----\r?\n(?:[A-Za-z0-9+/=]{1,76}\r?\n)+-----END CERTIFICATE-----$/
 
 export function parseCertificates (raw: string, variable: string, nowMs = Date.now()): ParsedCertificates {
   const result: ParsedCertificates = { pems: [], warnings: [], errors: [] }
@@ -25,9 +26,12 @@ export function parseCertificates (raw: string, variable: string, nowMs = Date.n
   const pieces = text.replace(/-----END CERTIFICATE-----/g, '$&,').split(',').filter((p) => p.replace(/["'\s]/g, '') !== '')
   pieces.forEach((piece, index) => {
     const label = pieces.length > 1 ? `${variable} (certificate ${index + 1} of ${pieces.length})` : variable
-    if (ARMOUR.test(piece)) fixes.add('PEM armour')
-    ARMOUR.lastIndex = 0
-    if (/\n/.test(piece.trim())) fixes.add('line breaks')
+    // A well-formed PEM block is the canonical form: nothing to say about its armour or lines.
+    if (!STRICT_PEM.test(piece.trim())) {
+      if (ARMOUR.test(piece)) fixes.add('PEM armour')
+      ARMOUR.lastIndex = 0
+      if (/\n/.test(piece.trim())) fixes.add('line breaks')
+    }
     if (/["']/.test(piece)) fixes.add('quotes')
     const body = piece.replace(ARMOUR, '').replace(/["'\s]/g, '')
     const bad = /[^A-Za-z0-9+/=]/.exec(body)

@@ -3,9 +3,11 @@
 import { serve } from './server.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createSamlEntities, spMetadata } from './sp/entities.js'
+import { checkConfiguration, formatReport } from './check.js'
 
-const USAGE = `usage: saml-gateway [serve | metadata | help]
+const USAGE = `usage: saml-gateway [serve | check | metadata | help]
   serve      run the gateway (reads the environment and .env, or GATEWAY_ENV_FILE)
+  check      test the configuration: every problem with its fix, then the values for Entra
   metadata   print the SP metadata XML to paste into the IdP
 `
 
@@ -15,6 +17,11 @@ async function main (argv: string[]): Promise<number> {
     case 'serve':
       await serve()
       return 0
+    case 'check': {
+      const report = await checkConfiguration()
+      process.stdout.write(formatReport(report))
+      return report.ok ? 0 : 1
+    }
     case 'metadata':
       try {
         process.stdout.write(spMetadata(createSamlEntities(loadConfig())) + '\n')

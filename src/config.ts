@@ -215,15 +215,14 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
 
 /** .env (or GATEWAY_ENV_FILE) under the environment, then env-schema for types and defaults. */
 function readRaw (env: Record<string, string | undefined>, cwd: string, problems: string[]): Raw {
-  const envFile = env.GATEWAY_ENV_FILE !== undefined && env.GATEWAY_ENV_FILE !== ''
-    ? resolve(cwd, env.GATEWAY_ENV_FILE)
-    : resolve(cwd, '.env')
+  const explicit = env.GATEWAY_ENV_FILE !== undefined && env.GATEWAY_ENV_FILE !== ''
+  const envFile = resolve(cwd, explicit ? env.GATEWAY_ENV_FILE as string : '.env')
   let fromFile: Record<string, string> = {}
   try {
     fromFile = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    if (code !== 'ENOENT' || env.GATEWAY_ENV_FILE !== undefined) {
+    if (code !== 'ENOENT' || explicit) {
       problems.push(`GATEWAY_ENV_FILE: cannot read ${envFile} (${code ?? (err as Error).message})`)
     }
   }
