@@ -32,7 +32,7 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
 
   certificateProblems(config, now, problems, warnings)
   issuerProblems(config, problems)
-  const timeoutMs = options.timeoutMs ?? 3000
+  const timeoutMs = options.timeoutMs ?? config.upstream.timeoutMs
   const [upstream, store] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config)])
   if (upstream !== undefined) problems.push(upstream)
   if (store !== undefined) problems.push(store)

@@ -26,7 +26,10 @@ export interface RedisStoreOptions extends StoreOptions {
   logger?: StoreLogger
   /** Give up a connection attempt after this long. Default 500 ms. */
   connectTimeoutMs?: number
-  /** Give up a command that got no answer after this long. Default 800 ms. */
+  /**
+   * Give up a command that got no answer after this long. Default 2 s: the clock runs while our
+   * own event loop is busy too, so a tight timeout turns a login storm into false outages.
+   */
   commandTimeoutMs?: number
 }
 
@@ -37,7 +40,7 @@ if ttl >= 0 and ttl >= tonumber(ARGV[1]) then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[1])`
 
 /** The connection options that make a down Redis fail fast and come back by itself. */
-export function failFastOptions (connectTimeoutMs = 500, commandTimeoutMs = 800): RedisOptions {
+export function failFastOptions (connectTimeoutMs = 500, commandTimeoutMs = 2000): RedisOptions {
   return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,

@@ -1,0 +1,62 @@
+// `npm run demo`: the demo IdP, the gateway and a stand-in Motion on loopback, no .env needed.
+// Ports: DEMO_MOTION_PORT (3000), DEMO_GATEWAY_PORT (3100), DEMO_IDP_PORT (3200); data in
+// DEMO_DATA_DIR (./data/demo); gateway logs at DEMO_LOG_LEVEL (info). Ctrl-C stops it.
+import { resolve } from 'node:path'
+import { DEFAULT_PORTS, startDemo } from './stack.js'
+import { DEMO_PEOPLE } from './idp.js'
+
+function port (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number (got ${JSON.stringify(raw)})`)
+  return value
+}
+
+async function main (): Promise<void> {
+  const demo = await startDemo({
+    ports: {
+      motion: port('DEMO_MOTION_PORT', DEFAULT_PORTS.motion),
+      gateway: port('DEMO_GATEWAY_PORT', DEFAULT_PORTS.gateway),
+      idp: port('DEMO_IDP_PORT', DEFAULT_PORTS.idp)
+    },
+    dataDir: resolve(process.env.DEMO_DATA_DIR ?? 'data/demo'),
+    logLevel: process.env.DEMO_LOG_LEVEL ?? 'info'
+  })
+
+  let closing = false
+  const stop = (signal: string) => {
+    if (closing) return
+    closing = true
+    process.stdout.write(`\n${signal}: stopping the demo…\n`)
+    demo.close().then(() => process.exit(0), (err: Error) => {
+      process.stderr.write(`demo: close failed: ${err.message}\n`)
+      process.exit(1)
+    })
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+
+  const people = DEMO_PEOPLE.map((p) => `      ${p.givenName} ${p.surname} <${p.email}>${p.note !== undefined ? ` — ${p.note}` : ''}`).join('\n')
+  process.stdout.write(`
+  saml-gateway demo is running.
+
+    Open ${demo.motionUrl}/  and press "Login with SAML".
+
+    Motion (stand-in, and the nginx in front)  ${demo.motionUrl}
+    gateway                                     ${demo.gatewayUrl}  (behind Motion at ${demo.config.basePath})
+    demo IdP                                    ${demo.idpUrl}  (IdP-initiated sign-in at ${demo.idpUrl}/)
+
+    People at the IdP:
+${people}
+
+  Data (IdP key, gateway SQLite store and keys): ${demo.config.dataDir.replace(/[/\\]gateway$/, '')}
+  Ctrl-C stops everything.
+
+`)
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`demo: ${err.message}\n`)
+  process.exit(1)
+})
