@@ -46,7 +46,7 @@ t.test('each fault is reported with its variable and a fix', async (t) => {
   for (const [name, overrides, expected, kind, at] of cases) {
     const expiry = Date.parse(new (await import('node:crypto')).X509Certificate(fixture('idp.crt')).validTo)
     const now = at === ('expiring' as never) ? expiry - 10 * 86_400_000 : at ?? NOW
-    const report = await checkConfiguration({ env: env(t, overrides), cwd: tempDir(t), now, timeoutMs: 1000 })
+    const report = await checkConfiguration({ env: env(t, overrides), cwd: tempDir(t), now, timeoutMs: 5000 })
     t.match(formatReport(report), expected, name)
     t.equal(report.ok, kind === 'warning', `${name}: ${kind === 'warning' ? 'still usable' : 'not usable'}`)
   }
