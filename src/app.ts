@@ -24,6 +24,7 @@ import securityHeaders from './plugins/security-headers.js'
 import sessionPlugin from './plugins/session.js'
 import samlRoutes from './plugins/saml-routes.js'
 import logoutRoutes from './plugins/logout-routes.js'
+import metricsPlugin from './plugins/metrics.js'
 import { loggerOptions } from './logger.js'
 
 export type { Config } from './config.js'
@@ -71,7 +72,10 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     now,
     logger: app.log
   })
-  const store = guardStore(rawStore, (err) => app.log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed'))
+  const store = guardStore(rawStore, (err) => {
+    app.log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed')
+    app.metrics?.storeErrors.inc()
+  })
   app.addHook('onClose', async () => { await rawStore.close() })
 
   const identityKeys = deps.identityKeys ?? await loadIdentityKeys({
@@ -125,6 +129,13 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
 
   await app.register(errorHandler, { basePath: config.basePath })
   await app.register(securityHeaders)
+  await app.register(metricsPlugin, {
+    basePath: config.basePath,
+    exposure: config.metrics,
+    certificateExpiry: () => config.idp.certExpiry,
+    countSessions: () => store.countSessions(),
+    now
+  })
   await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024 })
   await app.register(sessionPlugin, {
     store,

@@ -43,6 +43,8 @@ export interface Config {
   attributes: { email: readonly string[], emailCase: 'preserve' | 'lower', multiUserField?: string }
   postLogoutUrl: string
   trustProxy: boolean | string
+  /** Who may read /metrics: loopback clients only (default), anyone, or nobody. */
+  metrics: 'loopback' | 'public' | 'off'
   logLevel: string
   /** Things an operator should know but that do not stop the gateway. */
   warnings: readonly string[]
@@ -94,6 +96,7 @@ const schema = {
     GATEWAY_EMAIL_CASE: { type: 'string', enum: ['preserve', 'lower'], default: 'preserve' },
     GATEWAY_POST_LOGOUT_URL: { type: 'string', default: '/' },
     GATEWAY_TRUST_PROXY: { type: 'string', default: 'loopback' },
+    GATEWAY_METRICS: { type: 'string', enum: ['loopback', 'public', 'off'], default: 'loopback' },
     GATEWAY_LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }
   }
 } as const
@@ -208,6 +211,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
     postLogoutUrl,
     trustProxy: parseTrustProxy(raw.GATEWAY_TRUST_PROXY as string),
     logLevel: raw.GATEWAY_LOG_LEVEL as string,
+    metrics: raw.GATEWAY_METRICS as 'loopback' | 'public' | 'off',
     warnings
   }
   return deepFreeze(config)

@@ -7,6 +7,8 @@ import { renderPage, type Page } from '../pages.js'
 
 declare module 'fastify' {
   interface FastifyReply {
+    /** The stable code of the error this reply answers, for metrics and audit. */
+    errorCode: string | null
     /** Answer with one of our pages (HTML) or its JSON twin, as the client prefers. */
     sendPage: (status: number, page: Page) => FastifyReply
   }
@@ -30,6 +32,7 @@ export interface ErrorHandlerOptions { basePath: string }
 export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
   const stylesheet = `${opts.basePath}/style.css`
 
+  app.decorateReply('errorCode', null)
   app.decorateReply('sendPage', function sendPage (this: FastifyReply, status: number, page: Page) {
     const withId = { correlationId: this.request.id, ...page }
     this.code(status)
@@ -41,10 +44,11 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
 
   app.setErrorHandler(function handleError (error, request, reply) {
     const err = normalize(error as GatewayError)
+    reply.errorCode = err.code
     const status = err.statusCode ?? 500
     const log = { code: err.code, correlationId: request.id, route: request.routeOptions.url }
     if (status >= 500) request.log.error({ ...log, err: err.cause ?? err }, 'request failed')
-    else if (isSamlRejection(err)) request.log.warn({ ...log, detail: err.message }, 'SAML message rejected')
+    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: err.message }, 'SAML message rejected')
     else request.log.info({ ...log, detail: err.message }, 'request refused')
 
     const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'Sign-in failed'

@@ -20,7 +20,8 @@ export default async function logoutRoutes (app: FastifyInstance): Promise<void>
     const user = await endLocalSession(request, reply)
     const landing = postLogoutUrl(request.query.returnTo)
     const idpUrl = await logout.begin(user, landing)
-    request.log.info({ outcome: 'logout', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: idpUrl !== undefined }, 'local session ended')
+    app.metrics.logouts.inc({ kind: 'sp', outcome: 'ok' })
+    request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: idpUrl !== undefined }, 'local session ended')
     return reply.redirect(idpUrl ?? landing, 302)
   }
   app.get('/logout', spLogout)
@@ -33,13 +34,16 @@ export default async function logoutRoutes (app: FastifyInstance): Promise<void>
 
     if (message.kind === 'response') {
       const { success } = await logout.complete(message)
-      request.log.info({ outcome: 'logout_response', logoutResponseId: message.id, inResponseTo: message.inResponseTo, success }, 'IdP answered our LogoutRequest')
+      app.metrics.logouts.inc({ kind: 'idp_response', outcome: success ? 'ok' : 'failed' })
+      request.log.info({ audit: 'logout', outcome: 'logout_response', logoutResponseId: message.id, inResponseTo: message.inResponseTo, success }, 'IdP answered our LogoutRequest')
       return reply.redirect(postLogoutUrl(message.relayState), 302)
     }
 
     const result = await logout.endIdpSessions(message)
     if (request.session.user?.nameId === message.nameId) await endLocalSession(request, reply)
+    app.metrics.logouts.inc({ kind: 'idp_request', outcome: result.upstreamNotified ? 'ok' : 'partial' })
     request.log.info({
+      audit: 'logout',
       outcome: 'idp_logout',
       logoutRequestId: message.id,
       nameId: message.nameId,

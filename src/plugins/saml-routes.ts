@@ -53,7 +53,8 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
     await request.session.regenerate()
     request.session.user = result.user
     request.log.info({
-      outcome: 'login',
+      audit: 'login',
+      outcome: 'accepted',
       issuer: result.assertion.issuer,
       responseId: result.assertion.responseId,
       assertionId: result.assertion.assertionId,
@@ -118,14 +119,18 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
     return identityKeys.jwks
   })
 
-  app.get('/health', async (_request, reply) => {
+  // Live: the process answers (restart it if not). Ready: it can serve logins (route traffic to it).
+  const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
     try {
       await store.ping()
       return { status: 'ok', live: true, ready: true, store: 'ok' }
     } catch {
       return reply.code(503).send({ status: 'unavailable', live: true, ready: false, store: 'unavailable' })
     }
-  })
+  }
+  app.get('/health', readiness)
+  app.get('/health/ready', readiness)
+  app.get('/health/live', async () => ({ status: 'ok', live: true }))
 
   app.get('/style.css', async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET)

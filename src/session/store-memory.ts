@@ -102,6 +102,14 @@ export class MemoryStore implements GatewayStore {
     return true
   }
 
+  async countSessions (): Promise<number> {
+    this.assertOpen()
+    const now = this.now()
+    let count = 0
+    for (const entry of this.sessions.values()) if (entry.expiresAt > now) count++
+    return count
+  }
+
   async ping (): Promise<void> {
     this.assertOpen()
   }

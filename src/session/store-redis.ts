@@ -136,6 +136,19 @@ export class RedisStore implements GatewayStore {
     return await this.redis.set(this.replayKey(assertionId), '1', 'PX', ttl, 'NX') === 'OK'
   }
 
+  /** SCAN, not KEYS: counting must not block Redis for the other gateways. */
+  async countSessions (): Promise<number> {
+    await this.usable()
+    let cursor = '0'
+    let count = 0
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.sessionKey('')}*`, 'COUNT', 1000)
+      cursor = next
+      count += keys.length
+    } while (cursor !== '0')
+    return count
+  }
+
   async ping (): Promise<void> {
     await this.usable()
     await this.redis.ping()

@@ -107,6 +107,10 @@ export class SqliteStore implements GatewayStore {
     return this.sql.markAssertionUsed.run({ assertionId, untilMs, now: this.now() }).changes === 1
   }
 
+  async countSessions (): Promise<number> {
+    return this.sql.countSessions.get(this.now()) as number
+  }
+
   async ping (): Promise<void> {
     this.sql.ping.get()
   }
@@ -157,6 +161,7 @@ function prepare (db: Database.Database) {
       INSERT INTO replay (assertion_id, expires_at) VALUES (@assertionId, @untilMs)
       ON CONFLICT (assertion_id) DO UPDATE SET expires_at = excluded.expires_at
       WHERE replay.expires_at <= @now`),
+    countSessions: db.prepare('SELECT count(*) FROM sessions WHERE expires_at > ?').pluck(),
     ping: db.prepare('SELECT 1'),
     purgeSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     purgeOnce: db.prepare('DELETE FROM one_time WHERE expires_at <= ?'),

@@ -49,6 +49,9 @@ export interface GatewayStore {
   /** Replay cache: true the first time an assertion ID is seen, false ever after (until `untilMs`). */
   markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean>
 
+  /** Live sessions, for the active-sessions metric. */
+  countSessions (): Promise<number>
+
   /** Throws when the backend cannot be reached. */
   ping (): Promise<void>
   close (): Promise<void>

@@ -75,6 +75,7 @@ t.test('Redis stops: 503 with STORE_UNAVAILABLE, /health not ready, no crash; Re
   const health = await send(a.app, newBrowser(), { url: '/api/auth/saml/health' })
   t.equal(health.statusCode, 503)
   t.equal(health.json().ready, false)
+  t.equal((await send(a.app, newBrowser(), { url: '/api/auth/saml/health/live' })).statusCode, 200, 'still live: no reason to restart it')
   const login = await send(a.app, newBrowser(), { url: '/api/auth/saml', headers: json })
   t.equal(login.statusCode, 503)
   t.equal(login.json().error, 'STORE_UNAVAILABLE')
