@@ -18,6 +18,7 @@ import { LogoutFlow } from './sp/logout-flow.js'
 import { hashSessionId, type IdentityMinter } from './identity/mint.js'
 import { notifyLogout } from './upstream/notify-logout.js'
 import { validateLoginResponse } from './sp/validate-response.js'
+import { initSchemaValidator } from './sp/schema-validator.js'
 import type { ResponseExpectations } from './sp/types.js'
 import errorHandler from './plugins/error-handler.js'
 import securityHeaders from './plugins/security-headers.js'
@@ -84,6 +85,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     previousKeyFile: config.identity.previousKeyFile,
     secret: config.identity.secret
   })
+  // The SAML schemas are compiled once per process, here rather than at the first login.
+  initSchemaValidator()
   const entities = createSamlEntities(config)
   const minter = createIdentityMinter(identityKeys, {
     issuer: `${config.publicOrigin}${config.basePath}`,

@@ -9,7 +9,7 @@ import crypto from 'node:crypto'
 import { inflateRawSync } from 'node:zlib'
 import { errors } from '../errors.js'
 import { validateSchema } from './schema-validator.js'
-import { idpKeys, verifyEnvelopedSignature } from './verify-signature.js'
+import { idCounter, idpKeys, verifyEnvelopedSignature } from './verify-signature.js'
 import { parseInstant } from './validate-response.js'
 import { NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml, refuseDoctype, trimmedTextOf } from './xml.js'
 
@@ -169,15 +169,3 @@ function inflate (base64: string, limit: number): string {
   }
 }
 
-/** How many elements carry this value in an ID attribute (a duplicated ID is a wrapping attempt). */
-function idCounter (doc: Document): (id: string) => number {
-  return (id) => {
-    let count = 0
-    const walk = (el: Element): void => {
-      for (const name of ['ID', 'Id', 'id']) if (attr(el, name) === id) count++
-      for (let n = el.firstChild; n !== null; n = n.nextSibling) if (n.nodeType === 1) walk(n as Element)
-    }
-    walk(doc.documentElement)
-    return count
-  }
-}
