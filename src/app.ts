@@ -19,6 +19,8 @@ import { hashSessionId, type IdentityMinter } from './identity/mint.js'
 import { notifyLogout } from './upstream/notify-logout.js'
 import { validateLoginResponse } from './sp/validate-response.js'
 import { initSchemaValidator } from './sp/schema-validator.js'
+import { IdpTrust } from './sp/idp-trust.js'
+import { join } from 'node:path'
 import type { ResponseExpectations } from './sp/types.js'
 import errorHandler from './plugins/error-handler.js'
 import securityHeaders from './plugins/security-headers.js'
@@ -42,10 +44,11 @@ export interface AppDependencies {
   logger?: boolean | Record<string, unknown>
 }
 
-export function responseExpectations (config: Config): ResponseExpectations {
+/** What a login response must match; the IdP's issuers and certificates are read live from `trust`. */
+export function responseExpectations (config: Config, trust: Pick<IdpTrust, 'issuers' | 'certs'> = { issuers: config.idp.issuers, certs: config.idp.certs }): ResponseExpectations {
   return {
-    idpIssuers: config.idp.issuers,
-    idpCerts: config.idp.certs,
+    get idpIssuers () { return trust.issuers },
+    get idpCerts () { return trust.certs },
     audience: config.sp.entityId,
     acsUrl: config.acsUrl,
     clockSkewMs: config.validation.clockSkewMs,
@@ -87,6 +90,16 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   })
   // The SAML schemas are compiled once per process, here rather than at the first login.
   initSchemaValidator()
+  const idpTrust = new IdpTrust({
+    issuers: config.idp.issuers,
+    certs: config.idp.certs,
+    metadataUrl: config.idp.metadataUrl,
+    cacheFile: join(config.dataDir, 'idp-metadata.xml'),
+    logger: app.log,
+    now
+  })
+  await idpTrust.start()
+  app.addHook('onClose', async () => { idpTrust.stop() })
   const entities = createSamlEntities(config)
   const minter = createIdentityMinter(identityKeys, {
     issuer: `${config.publicOrigin}${config.basePath}`,
@@ -102,7 +115,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     login: new LoginFlow({
       store,
       entities,
-      expectations: responseExpectations(config),
+      expectations: responseExpectations(config, idpTrust),
       validate: deps.validate ?? validateLoginResponse,
       claims: config.attributes,
       allowIdpInitiated: config.validation.allowIdpInitiated,
@@ -116,9 +129,10 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
       requireSignedRequests: config.validation.requireSignedLogout,
       notifyUpstream: upstreamLogoutNotifier(config, minter, deps.upstreamDispatcher)
     }),
+    idpTrust,
     logoutExpectations: {
-      idpIssuers: config.idp.issuers,
-      idpCerts: config.idp.certs,
+      get idpIssuers () { return idpTrust.issuers },
+      get idpCerts () { return idpTrust.certs },
       sloUrl: config.sloUrl,
       allowSha1: config.validation.allowSha1,
       clockSkewMs: config.validation.clockSkewMs,
@@ -135,7 +149,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(metricsPlugin, {
     basePath: config.basePath,
     exposure: config.metrics,
-    certificateExpiry: () => config.idp.certExpiry,
+    certificateExpiry: () => idpTrust.certificateExpiry,
     countSessions: () => store.countSessions(),
     now
   })

@@ -26,6 +26,8 @@ export interface Config {
     issuers: readonly string[]
     logoutUrl?: string
     certExpiry?: number
+    /** IdP metadata to refresh the certificates (and issuer) from. */
+    metadataUrl?: string
   }
   sp: { entityId: string, key?: string, cert?: string }
   upstream: { loginUrl: string, logoutUrl?: string, audience: string, timeoutMs: number }
@@ -85,6 +87,7 @@ const schema = {
     GATEWAY_IDENTITY_PREVIOUS_KEY: str,
     GATEWAY_IDENTITY_SECRET: str,
     GATEWAY_IDP_ISSUER: str,
+    GATEWAY_IDP_METADATA_URL: str,
     GATEWAY_SP_KEY: str,
     GATEWAY_SP_CERT: str,
     GATEWAY_CLOCK_SKEW: { type: 'string', default: '180s' },
@@ -122,9 +125,11 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const has = (name: string) => typeof raw[name] === 'string' && (raw[name] as string).trim() !== ''
   const get = (name: string) => (has(name) ? (raw[name] as string).trim() : undefined)
 
-  for (const name of ['DOMAIN', 'XC_SAML_ENTRYPOINT', 'XC_SAML_CERT', 'XC_SAML_ISSUER', 'GATEWAY_UPSTREAM_LOGIN_URL']) {
+  for (const name of ['DOMAIN', 'XC_SAML_ENTRYPOINT', 'XC_SAML_ISSUER', 'GATEWAY_UPSTREAM_LOGIN_URL']) {
     if (!has(name)) problems.push(`${name} is required`)
   }
+  const metadataUrl = url('GATEWAY_IDP_METADATA_URL', get('GATEWAY_IDP_METADATA_URL'), problems)
+  if (!has('XC_SAML_CERT') && !has('GATEWAY_IDP_METADATA_URL')) problems.push('XC_SAML_CERT is required (or GATEWAY_IDP_METADATA_URL, to read the certificates from the IdP metadata)')
   const warnings: string[] = []
 
   const domain = get('DOMAIN') ?? ''
@@ -142,7 +147,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   problems.push(...(certs?.errors ?? []))
   warnings.push(...(certs?.warnings ?? []))
 
-  const issuers = idpIssuers(get('GATEWAY_IDP_ISSUER'), entryPoint, problems)
+  const issuers = idpIssuers(get('GATEWAY_IDP_ISSUER'), entryPoint, metadataUrl !== undefined, problems)
   const store = raw.GATEWAY_SESSION_STORE as StoreKind
   if (store === 'redis' && !has('GATEWAY_REDIS_URL')) problems.push('GATEWAY_REDIS_URL is required when GATEWAY_SESSION_STORE=redis')
   if (has('GATEWAY_SESSION_SECRET') && (get('GATEWAY_SESSION_SECRET') as string).length < 32) {
@@ -179,7 +184,8 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
       certs: certs?.pems ?? [],
       issuers,
       logoutUrl: logoutUrl?.href,
-      certExpiry: certs?.earliestExpiry
+      certExpiry: certs?.earliestExpiry,
+      metadataUrl: metadataUrl?.href
     },
     sp: { entityId: get('XC_SAML_ISSUER') as string, key: spKey, cert: spCert },
     upstream: {
@@ -283,11 +289,11 @@ function url (name: string, value: string | undefined, problems: string[]): URL 
 }
 
 /** Entra's logins are issued by sts.windows.net/<tenant>/; its logout messages by login.microsoftonline.com/<tenant>/. */
-function idpIssuers (explicit: string | undefined, entryPoint: URL | undefined, problems: string[]): string[] {
+function idpIssuers (explicit: string | undefined, entryPoint: URL | undefined, fromMetadata: boolean, problems: string[]): string[] {
   const tenant = entryPoint !== undefined ? ENTRA_LOGIN.exec(entryPoint.href)?.[1] : undefined
   const entra = tenant !== undefined ? [`https://sts.windows.net/${tenant}/`, `https://login.microsoftonline.com/${tenant}/`] : []
   if (explicit !== undefined) return [...new Set([explicit, ...entra])]
-  if (entra.length === 0 && entryPoint !== undefined) {
+  if (entra.length === 0 && entryPoint !== undefined && !fromMetadata) {
     problems.push('GATEWAY_IDP_ISSUER is required: XC_SAML_ENTRYPOINT is not an Entra login URL, so the IdP entity ID cannot be derived from it')
   }
   return entra

@@ -4,6 +4,7 @@ import type { GatewayStore } from './session/store.js'
 import type { LoginFlow } from './sp/login-flow.js'
 import type { LogoutFlow } from './sp/logout-flow.js'
 import type { LogoutExpectations } from './sp/logout-message.js'
+import type { IdpTrust } from './sp/idp-trust.js'
 import type { SamlEntities } from './sp/entities.js'
 import type { IdentityKeys } from './identity/keys.js'
 import type { IdentityMinter } from './identity/mint.js'
@@ -15,6 +16,8 @@ export interface Gateway {
   login: LoginFlow
   logout: LogoutFlow
   logoutExpectations: LogoutExpectations
+  /** The IdP's issuers and signing certificates, refreshed from its metadata when configured. */
+  idpTrust: IdpTrust
   entities: SamlEntities
   identityKeys: IdentityKeys
   minter: IdentityMinter

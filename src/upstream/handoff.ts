@@ -36,9 +36,8 @@ export async function handOff (req: HandoffRequest): Promise<HandoffResult> {
       body: JSON.stringify(req.body),
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
-      maxRedirections: 0,
       dispatcher: req.dispatcher
-    } as Parameters<typeof request>[1])
+    })
   } catch (err) {
     return { kind: 'unavailable', reason: (err as Error).message }
   }
