@@ -54,7 +54,8 @@ export function responseExpectations (config: Config, trust: Pick<IdpTrust, 'iss
     clockSkewMs: config.validation.clockSkewMs,
     wantAssertionsSigned: config.validation.wantAssertionsSigned,
     allowSha1: config.validation.allowSha1,
-    maxMessageBytes: config.validation.maxMessageBytes
+    maxMessageBytes: config.validation.maxMessageBytes,
+    decryptionKey: config.sp.key
   }
 }
 

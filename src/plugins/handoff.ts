@@ -75,7 +75,7 @@ export async function mintFor (request: FastifyRequest, user: SessionUser, targe
 }
 
 function chooserForm (action: string, csrf: string, profiles: Profile[]): string {
-  const options = profiles.map((p, i) => `<label><input type="radio" name="profile" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''} required> ${escapeHtml(p.label)}${p.role !== undefined ? ` <small>(${escapeHtml(p.role)})</small>` : ''}</label>`).join('\n')
+  const options = profiles.map((p, i) => `<label><input type="radio" name="profile" value="${escapeHtml(p.id)}"${i === 0 ? ' checked' : ''} required> ${escapeHtml(p.label)}${p.role !== undefined && !p.label.includes(p.role) ? ` <small>(${escapeHtml(p.role)})</small>` : ''}</label>`).join('\n')
   return `<form method="post" action="${escapeHtml(action)}">
 <fieldset><legend class="hint">Profiles</legend>
 ${options}

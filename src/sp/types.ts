@@ -15,6 +15,8 @@ export interface ResponseExpectations {
   allowSha1: boolean
   /** Largest accepted SAMLResponse form value (base64 characters). */
   maxMessageBytes: number
+  /** GATEWAY_SP_KEY (PEM): decrypts EncryptedAssertions. Without it they are refused. */
+  decryptionKey?: string
 }
 
 /** Everything the gateway uses from a validated assertion, read from the signed element only. */

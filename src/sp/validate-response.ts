@@ -3,6 +3,7 @@
 // Every value returned is read from the bytes a verified signature covers.
 import { errors } from '../errors.js'
 import { validateSchema } from './schema-validator.js'
+import { decryptResponse } from './decrypt-assertion.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 import { idCounter, idpKeys, verifyEnvelopedSignature } from './verify-signature.js'
 import {
@@ -32,6 +33,11 @@ export function validateLoginResponse (
   const root = doc.documentElement
   if (!isElement(root, NS.samlp, 'Response')) throw new errors.SamlNotResponse('Response')
   checkStatus(root)
+  if (exp.decryptionKey !== undefined && doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion').length > 0) {
+    // Decrypted, then validated again from the start, with nothing to decrypt any more.
+    const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
+    return validateLoginResponse(Buffer.from(clear, 'utf8').toString('base64'), { ...exp, decryptionKey: undefined, maxMessageBytes: Infinity }, nowMs)
+  }
   const assertion = onlyAssertion(doc, root)
   const signed = verifySignatures(xml, doc, root, assertion, exp)
   return readAssertion(signed, exp, nowMs)
