@@ -248,3 +248,22 @@ t.test('nginx auth_request: 204 with an identity bound to the original method an
   const offsite = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': 'https://evil.example/x', accept: 'application/json' } })
   t.equal(offsite.statusCode, 400)
 })
+
+t.test('with GATEWAY_SP_KEY/GATEWAY_SP_CERT: signed AuthnRequests, both keys in /metadata', async (t) => {
+  const { join } = await import('node:path')
+  const { REPO_ROOT } = await import('../helpers/app.js')
+  const { app } = await setup(t, { GATEWAY_SP_KEY: join(REPO_ROOT, 'fixtures/sp.key'), GATEWAY_SP_CERT: join(REPO_ROOT, 'fixtures/sp.crt') })
+  const res = await send(app, newBrowser(), { url: '/api/auth/saml' })
+  const location = new URL(res.headers.location as string)
+  t.equal(location.searchParams.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')
+  const signature = location.searchParams.get('Signature')
+  t.ok(signature, 'signed')
+  const crypto = await import('node:crypto')
+  const { readFileSync } = await import('node:fs')
+  const raw = (res.headers.location as string).split('?')[1].split('&').filter((p) => !p.startsWith('Signature=')).join('&')
+  t.ok(crypto.verify('sha256', Buffer.from(raw), readFileSync(join(REPO_ROOT, 'fixtures/sp.crt'), 'utf8'), Buffer.from(signature!, 'base64')), 'verifies with the SP certificate')
+  const metadata = (await send(app, newBrowser(), { url: '/api/auth/saml/metadata' })).body
+  t.match(metadata, /AuthnRequestsSigned="true"/)
+  t.match(metadata, /<KeyDescriptor use="signing">/)
+  t.match(metadata, /<KeyDescriptor use="encryption">/)
+})
