@@ -19,6 +19,7 @@ import { hashSessionId, type IdentityMinter } from './identity/mint.js'
 import { notifyLogout } from './upstream/notify-logout.js'
 import { validateLoginResponse } from './sp/validate-response.js'
 import { initSchemaValidator } from './sp/schema-validator.js'
+import { acquireValidatorPool } from './sp/validator-pool.js'
 import { IdpTrust } from './sp/idp-trust.js'
 import { join } from 'node:path'
 import type { ResponseExpectations } from './sp/types.js'
@@ -28,6 +29,7 @@ import sessionPlugin from './plugins/session.js'
 import samlRoutes from './plugins/saml-routes.js'
 import logoutRoutes from './plugins/logout-routes.js'
 import metricsPlugin from './plugins/metrics.js'
+import rateLimitPlugin from './plugins/rate-limit.js'
 import { loggerOptions } from './logger.js'
 
 export type { Config } from './config.js'
@@ -101,6 +103,12 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   })
   await idpTrust.start()
   app.addHook('onClose', async () => { idpTrust.stop() })
+  // Login responses are validated in worker threads, one per core (GATEWAY_VALIDATION_WORKERS;
+  // 0 = inline), so that a login storm never blocks the event loop. One pool per process.
+  const validatorPool = deps.validate === undefined && config.validation.workers > 0
+    ? await acquireValidatorPool({ size: config.validation.workers, log: app.log })
+    : undefined
+  if (validatorPool !== undefined) app.addHook('onClose', async () => { await validatorPool.release() })
   const entities = createSamlEntities(config)
   const minter = createIdentityMinter(identityKeys, {
     issuer: `${config.publicOrigin}${config.basePath}`,
@@ -117,11 +125,12 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
       store,
       entities,
       expectations: responseExpectations(config, idpTrust),
-      validate: deps.validate ?? validateLoginResponse,
+      validate: deps.validate ?? validatorPool?.validate ?? validateLoginResponse,
       claims: config.attributes,
       allowIdpInitiated: config.validation.allowIdpInitiated,
       publicOrigin: config.publicOrigin,
-      now
+      now,
+      onRequestsDropped: (dropped) => app.log.warn({ dropped, code: 'AUTHN_REQUESTS_DROPPED' }, 'outstanding AuthnRequests at their bound: the oldest were dropped')
     }),
     logout: new LogoutFlow({
       store,
@@ -162,6 +171,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     basePath: config.basePath,
     secure: gateway.secureCookies
   })
+  // Before the routes: it marks the login, ACS and SLO routes as they are added.
+  await app.register(rateLimitPlugin, { basePath: config.basePath, limit: config.rateLimit })
   await app.register(samlRoutes, { prefix: config.basePath })
   await app.register(logoutRoutes, { prefix: config.basePath })
   return app

@@ -5,6 +5,7 @@ import envSchema from 'env-schema'
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
 import { resolve } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parseCertificates } from './certificates.js'
 
 export type StoreKind = 'sqlite' | 'redis' | 'memory'
@@ -41,12 +42,16 @@ export interface Config {
     allowSha1: boolean
     requireSignedLogout: boolean
     maxMessageBytes: number
+    /** Worker threads that validate login responses off the event loop; 0 = on it. */
+    workers: number
   }
   attributes: { email: readonly string[], emailCase: 'preserve' | 'lower', multiUserField?: string }
   postLogoutUrl: string
   trustProxy: boolean | string
   /** Who may read /metrics: loopback clients only (default), anyone, or nobody. */
   metrics: 'loopback' | 'public' | 'off'
+  /** Requests per window per client address on the login, ACS and SLO routes; undefined: no limit. */
+  rateLimit?: { max: number, windowMs: number }
   logLevel: string
   /** Things an operator should know but that do not stop the gateway. */
   warnings: readonly string[]
@@ -95,11 +100,13 @@ const schema = {
     GATEWAY_WANT_ASSERTIONS_SIGNED: bool(true),
     GATEWAY_ALLOW_SHA1: bool(false),
     GATEWAY_REQUIRE_SIGNED_LOGOUT: bool(true),
+    GATEWAY_VALIDATION_WORKERS: { type: 'integer', minimum: 0, maximum: 64, default: availableParallelism() },
     GATEWAY_EMAIL_ATTRIBUTE: str,
     GATEWAY_EMAIL_CASE: { type: 'string', enum: ['preserve', 'lower'], default: 'preserve' },
     GATEWAY_POST_LOGOUT_URL: { type: 'string', default: '/' },
     GATEWAY_TRUST_PROXY: { type: 'string', default: 'loopback' },
     GATEWAY_METRICS: { type: 'string', enum: ['loopback', 'public', 'off'], default: 'loopback' },
+    GATEWAY_RATE_LIMIT: { type: 'string', default: '120/min' },
     GATEWAY_LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }
   }
 } as const
@@ -164,6 +171,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const ttlMs = duration('GATEWAY_SESSION_TTL', raw.GATEWAY_SESSION_TTL as string, problems)
   const skewMs = duration('GATEWAY_CLOCK_SKEW', raw.GATEWAY_CLOCK_SKEW as string, problems)
   const timeoutMs = duration('GATEWAY_UPSTREAM_TIMEOUT', raw.GATEWAY_UPSTREAM_TIMEOUT as string, problems)
+  const rateLimit = parseRateLimit('GATEWAY_RATE_LIMIT', raw.GATEWAY_RATE_LIMIT as string, problems)
   const postLogoutUrl = (raw.GATEWAY_POST_LOGOUT_URL as string).trim()
   if (!postLogoutUrl.startsWith('/') && url('GATEWAY_POST_LOGOUT_URL', postLogoutUrl, problems) === undefined) {
     // url() has said what is wrong.
@@ -207,7 +215,8 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
       wantAssertionsSigned: raw.GATEWAY_WANT_ASSERTIONS_SIGNED as boolean,
       allowSha1: raw.GATEWAY_ALLOW_SHA1 as boolean,
       requireSignedLogout: raw.GATEWAY_REQUIRE_SIGNED_LOGOUT as boolean,
-      maxMessageBytes: 256 * 1024
+      maxMessageBytes: 256 * 1024,
+      workers: raw.GATEWAY_VALIDATION_WORKERS as unknown as number
     },
     attributes: {
       email: has('GATEWAY_EMAIL_ATTRIBUTE') ? [get('GATEWAY_EMAIL_ATTRIBUTE') as string] : DEFAULT_EMAIL_ATTRIBUTES,
@@ -218,6 +227,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
     trustProxy: parseTrustProxy(raw.GATEWAY_TRUST_PROXY as string),
     logLevel: raw.GATEWAY_LOG_LEVEL as string,
     metrics: raw.GATEWAY_METRICS as 'loopback' | 'public' | 'off',
+    rateLimit,
     warnings
   }
   return deepFreeze(config)
@@ -329,6 +339,20 @@ export function duration (name: string, value: string, problems: string[]): numb
     return 0
   }
   return Math.round(Number(match[1]) * UNITS[match[2] ?? 's'])
+}
+
+const RATE_WINDOWS: Record<string, number> = { s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 }
+
+/** "120" or "120/min" (per minute), "10/s", "1000/h" → requests per window; "0" turns the limit off. */
+export function parseRateLimit (name: string, value: string, problems: string[]): { max: number, windowMs: number } | undefined {
+  const match = /^(\d+)\s*(?:\/\s*([a-z]+))?$/i.exec(value.trim())
+  const windowMs = RATE_WINDOWS[(match?.[2] ?? 'min').toLowerCase()]
+  if (match === null || windowMs === undefined) {
+    problems.push(`${name} must be requests per minute per client address, like 120 or 120/min (also 10/s, 1000/h); 0 turns it off (got ${JSON.stringify(value)})`)
+    return undefined
+  }
+  const max = Number(match[1])
+  return max === 0 ? undefined : { max, windowMs }
 }
 
 function parseTrustProxy (value: string): boolean | string {

@@ -43,6 +43,7 @@ export async function answerWithHandoff (
         bodyHtml: chooserForm(`${config.basePath}/profile`, request.session.csrf, result.profiles)
       })
     case 'refused':
+      reply.errorCode = 'UPSTREAM_REFUSED'
       return reply.sendPage(403, {
         title: 'No access to the application',
         message: result.message ?? `You signed in as ${String(user.claims.email ?? user.nameId)}, but the application has no user for this account.`,
@@ -51,6 +52,7 @@ export async function answerWithHandoff (
         action: { href: `${config.basePath}/logout`, label: 'Sign out' }
       })
     case 'unavailable':
+      reply.errorCode = 'UPSTREAM_UNAVAILABLE'
       request.log.error({ reason: result.reason, code: 'UPSTREAM_UNAVAILABLE' }, 'upstream did not answer the handoff')
       return reply.sendPage(502, {
         title: 'The application is not answering',

@@ -11,7 +11,7 @@ export default async function logoutRoutes (app: FastifyInstance): Promise<void>
   const endLocalSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const user = request.session.user
     await request.session.destroy()
-    reply.clearCookie(SESSION_COOKIE, { path: '/' })
+    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, secure: app.gateway.secureCookies, sameSite: 'lax' })
     return user
   }
   const postLogoutUrl = (returnTo?: unknown) => safeReturnTo(returnTo, config.publicOrigin) ?? config.postLogoutUrl

@@ -63,9 +63,11 @@ export default fp<MetricsOptions>(async function metricsPlugin (app, opts) {
   const acs = `${opts.basePath}/callback`
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.url !== acs || request.method !== 'POST') return
-    const code = reply.errorCode ?? undefined
-    const outcome = reply.statusCode < 400 || code === undefined || !code.startsWith('SAML_') ? 'accepted' : 'rejected'
-    metrics.logins.inc({ outcome, code: outcome === 'accepted' ? '' : code })
+    // accepted: signed in and handed off; rejected: the SAML message was refused; failed: anything
+    // else kept the person out (upstream down or refusing, store down, rate limit).
+    const code = reply.errorCode ?? (reply.statusCode >= 400 ? `HTTP_${reply.statusCode}` : '')
+    const outcome = code === '' ? 'accepted' : code.startsWith('SAML_') ? 'rejected' : 'failed'
+    metrics.logins.inc({ outcome, code })
     metrics.acsSeconds.observe({ outcome }, reply.elapsedTime / 1000)
   })
 

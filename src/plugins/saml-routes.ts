@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto'
 import { errors } from '../errors.js'
 import { STYLESHEET } from '../pages.js'
 import { spMetadata } from '../sp/entities.js'
+import { safeReturnTo } from '../sp/return-to.js'
 import { answerWithHandoff, mintFor } from './handoff.js'
 import { IDENTITY_HEADER } from '../identity/mint.js'
 import { browserBinding, readBrowserBinding } from './session.js'
@@ -30,14 +31,13 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
     const user = liveUser(request)
     if (user !== undefined && !forceAuthn) {
       request.log.info({ outcome: 'session_hit' }, 'login from existing session')
-      return answerWithHandoff(request, reply, user, { returnTo: safeReturn(request.query.returnTo) })
+      return answerWithHandoff(request, reply, user, { returnTo: safeReturnTo(request.query.returnTo, config.publicOrigin) })
     }
     const binding = browserBinding(request, reply, cookieOpts)
     const { requestId, redirectUrl } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
     request.log.info({ authnRequestId: requestId, forceAuthn }, 'AuthnRequest sent')
     return reply.redirect(redirectUrl, 302)
   }
-  const safeReturn = (value: unknown) => typeof value === 'string' ? value : undefined
 
   app.get('/', startLogin)
   app.get('/login', startLogin)

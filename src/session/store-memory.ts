@@ -24,7 +24,8 @@ export class MemoryStore implements GatewayStore {
   private readonly sessions = new Map<string, SessionEntry>()
   /** NameID → session ids; entries of expired sessions are filtered out on read and swept. */
   private readonly byNameId = new Map<string, Set<string>>()
-  private readonly once = new Map<string, Expiring<string>>()
+  /** Per kind, in insertion order (oldest first): what putOnceBounded evicts from the front. */
+  private readonly once = new Map<OneTimeKind, Map<string, Expiring<string>>>()
   private readonly replay = new Map<string, number>()
   private readonly timer: NodeJS.Timeout
   private closed = false
@@ -82,16 +83,37 @@ export class MemoryStore implements GatewayStore {
 
   async putOnce (kind: OneTimeKind, id: string, value: string, ttlMs: number): Promise<void> {
     this.assertOpen()
-    this.once.set(onceKey(kind, id), { value, expiresAt: this.now() + checkTtl(ttlMs) })
+    const entries = this.onceOf(kind)
+    const expiresAt = this.now() + checkTtl(ttlMs)
+    entries.delete(id) // a replaced entry becomes the newest
+    entries.set(id, { value, expiresAt })
   }
 
   async takeOnce (kind: OneTimeKind, id: string): Promise<string | null> {
     this.assertOpen()
-    const key = onceKey(kind, id)
-    const entry = this.once.get(key)
+    const entries = this.onceOf(kind)
+    const entry = entries.get(id)
     // Delete before answering: nothing can interleave here, so the first caller is the only one.
-    this.once.delete(key)
+    entries.delete(id)
     return entry !== undefined && entry.expiresAt > this.now() ? entry.value : null
+  }
+
+  async putOnceBounded (kind: OneTimeKind, id: string, value: string, ttlMs: number, max: number): Promise<number> {
+    this.assertOpen()
+    checkTtl(ttlMs)
+    checkMax(max)
+    const entries = this.onceOf(kind)
+    entries.delete(id)
+    const now = this.now()
+    let evicted = 0
+    // Oldest first; expired entries are the oldest and go without counting.
+    for (const [oldId, entry] of entries) {
+      if (entries.size < max) break
+      entries.delete(oldId)
+      if (entry.expiresAt > now) evicted++
+    }
+    await this.putOnce(kind, id, value, ttlMs)
+    return evicted
   }
 
   async markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean> {
@@ -126,13 +148,21 @@ export class MemoryStore implements GatewayStore {
     for (const [sid, entry] of this.sessions) {
       if (entry.expiresAt <= now) { this.removeSession(sid); purged++ }
     }
-    for (const [key, entry] of this.once) {
-      if (entry.expiresAt <= now) { this.once.delete(key); purged++ }
+    for (const entries of this.once.values()) {
+      for (const [id, entry] of entries) {
+        if (entry.expiresAt <= now) { entries.delete(id); purged++ }
+      }
     }
     for (const [id, until] of this.replay) {
       if (until <= now) { this.replay.delete(id); purged++ }
     }
     return purged
+  }
+
+  private onceOf (kind: OneTimeKind): Map<string, Expiring<string>> {
+    let entries = this.once.get(kind)
+    if (entries === undefined) this.once.set(kind, entries = new Map())
+    return entries
   }
 
   private liveSession (sid: string): SessionEntry | undefined {
@@ -155,12 +185,12 @@ export class MemoryStore implements GatewayStore {
   }
 }
 
-function onceKey (kind: OneTimeKind, id: string): string {
-  return `${kind}\n${id}`
-}
-
 /** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
 function checkTtl (ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
   return Math.ceil(ttlMs)
+}
+
+function checkMax (max: number): void {
+  if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`the bound must be a whole number ≥ 1, got ${max}`)
 }

@@ -6,7 +6,9 @@
 //   session (a tiny EVAL raises its TTL, never lowers it); members whose session has expired or
 //   changed hands are filtered out when read, and dropped.
 // - putOnce: SET PX. takeOnce: GETDEL, read and delete in one command, so of any number of
-//   concurrent callers on any instance exactly one gets the value.
+//   concurrent callers on any instance exactly one gets the value (in a MULTI with the ZREM below).
+// - putOnceBounded: one script (EVAL runs alone) keeps a sorted set per kind (id → expiry on our
+//   clock), drops what has expired from it, evicts the oldest entries past the bound, then SETs.
 // - markAssertionUsed: SET NX PX, insert-if-absent with expiry in one command, so exactly one caller
 //   ever gets OK (true). PX rather than PXAT: our clock decided the assertion is still valid, and
 //   Redis' clock may differ from it.
@@ -49,6 +51,26 @@ export function failFastOptions (connectTimeoutMs = 500, commandTimeoutMs = 2000
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000)
   }
 }
+
+/**
+ * KEYS[1] the entry, KEYS[2] its kind's index. ARGV: value, ttl ms, now ms, max, id, entry key
+ * prefix. Answers how many live entries were evicted.
+ */
+const BOUNDED_PUT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[5])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4]) + 1
+local evicted = 0
+if excess > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
+    evicted = evicted + redis.call('DEL', ARGV[6] .. id)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[2]), ARGV[5])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+return evicted`
 
 export class RedisStore implements GatewayStore {
   private readonly redis: Redis
@@ -126,7 +148,16 @@ export class RedisStore implements GatewayStore {
 
   async takeOnce (kind: OneTimeKind, id: string): Promise<string | null> {
     await this.usable()
-    return await this.redis.getdel(this.onceKey(kind, id))
+    const [value] = await execAll(this.redis.multi().getdel(this.onceKey(kind, id)).zrem(this.onceIndexKey(kind), id))
+    return value as string | null
+  }
+
+  async putOnceBounded (kind: OneTimeKind, id: string, value: string, ttlMs: number, max: number): Promise<number> {
+    const ttl = checkTtl(ttlMs)
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`the bound must be a whole number ≥ 1, got ${max}`)
+    await this.usable()
+    return Number(await this.redis.eval(BOUNDED_PUT, 2, this.onceKey(kind, id), this.onceIndexKey(kind),
+      value, ttl, this.now(), max, id, this.onceKey(kind, '')))
   }
 
   async markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean> {
@@ -173,6 +204,7 @@ export class RedisStore implements GatewayStore {
   // Where each record lives; public so that tests can check the TTL a write set.
   sessionKey (sid: string): string { return `${this.prefix}sess:${sid}` }
   onceKey (kind: OneTimeKind, id: string): string { return `${this.prefix}once:${kind}:${id}` }
+  onceIndexKey (kind: OneTimeKind): string { return `${this.prefix}once-index:${kind}` }
   replayKey (assertionId: string): string { return `${this.prefix}replay:${assertionId}` }
 
   private nameIdKey (nameId: string): string {

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS one_time (
   PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS one_time_by_expiry ON one_time (expires_at);
+CREATE INDEX IF NOT EXISTS one_time_by_kind_expiry ON one_time (kind, expires_at);
 CREATE TABLE IF NOT EXISTS replay (
   assertion_id TEXT PRIMARY KEY,
   expires_at INTEGER NOT NULL
@@ -42,6 +43,7 @@ export class SqliteStore implements GatewayStore {
   private readonly now: () => number
   private readonly timer: NodeJS.Timeout
   private readonly sql: ReturnType<typeof prepare>
+  private readonly boundedPut: Database.Transaction<(kind: OneTimeKind, id: string, value: string, now: number, ttl: number, max: number) => number>
 
   constructor (opts: SqliteStoreOptions) {
     this.now = opts.now ?? Date.now
@@ -52,6 +54,13 @@ export class SqliteStore implements GatewayStore {
       this.db.pragma('busy_timeout = 1000')
       this.db.exec(SCHEMA)
       this.sql = prepare(this.db)
+      this.boundedPut = this.db.transaction((kind: OneTimeKind, id: string, value: string, now: number, ttl: number, max: number) => {
+        this.sql.takeOnce.get(kind, id) // a replaced entry is not counted against itself
+        const live = this.sql.countOnce.get(kind, now) as number
+        const evicted = live >= max ? this.sql.evictOldestOnce.run(kind, now, live - max + 1).changes : 0
+        this.sql.putOnce.run(kind, id, value, now + ttl)
+        return evicted
+      })
     } catch (err) {
       this.db.close()
       throw err
@@ -100,6 +109,14 @@ export class SqliteStore implements GatewayStore {
     // One DELETE … RETURNING: the row goes to exactly one caller, expired or not.
     const row = this.sql.takeOnce.get(kind, id) as { value: string, expires_at: number } | undefined
     return row !== undefined && row.expires_at > this.now() ? row.value : null
+  }
+
+  async putOnceBounded (kind: OneTimeKind, id: string, value: string, ttlMs: number, max: number): Promise<number> {
+    const ttl = checkTtl(ttlMs)
+    checkMax(max)
+    // IMMEDIATE: the write lock is taken before counting, so two processes on one file cannot both
+    // see room for one more.
+    return this.boundedPut.immediate(kind, id, value, this.now(), ttl, max)
   }
 
   async markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean> {
@@ -157,6 +174,10 @@ function prepare (db: Database.Database) {
       INSERT INTO one_time (kind, id, value, expires_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (kind, id) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`),
     takeOnce: db.prepare('DELETE FROM one_time WHERE kind = ? AND id = ? RETURNING value, expires_at'),
+    countOnce: db.prepare('SELECT count(*) FROM one_time WHERE kind = ? AND expires_at > ?').pluck(),
+    evictOldestOnce: db.prepare(`
+      DELETE FROM one_time WHERE rowid IN (
+        SELECT rowid FROM one_time WHERE kind = ? AND expires_at > ? ORDER BY expires_at, rowid LIMIT ?)`),
     markAssertionUsed: db.prepare(`
       INSERT INTO replay (assertion_id, expires_at) VALUES (@assertionId, @untilMs)
       ON CONFLICT (assertion_id) DO UPDATE SET expires_at = excluded.expires_at
@@ -173,4 +194,8 @@ function prepare (db: Database.Database) {
 function checkTtl (ttlMs: number): number {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
   return Math.ceil(ttlMs)
+}
+
+function checkMax (max: number): void {
+  if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`the bound must be a whole number ≥ 1, got ${max}`)
 }

@@ -45,6 +45,12 @@ export interface GatewayStore {
   putOnce (kind: OneTimeKind, id: string, value: string, ttlMs: number): Promise<void>
   /** Take it back, atomically: only the first caller gets the value; later callers get null. */
   takeOnce (kind: OneTimeKind, id: string): Promise<string | null>
+  /**
+   * putOnce that keeps at most `max` live entries of `kind`, atomically with the insert: when the
+   * kind is full, its oldest entries go first (every entry of a kind has the same TTL, so the
+   * oldest is the one closest to expiry anyway). Answers how many live entries it dropped.
+   */
+  putOnceBounded (kind: OneTimeKind, id: string, value: string, ttlMs: number, max: number): Promise<number>
 
   /** Replay cache: true the first time an assertion ID is seen, false ever after (until `untilMs`). */
   markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean>

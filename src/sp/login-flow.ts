@@ -12,6 +12,15 @@ import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 /** How long an AuthnRequest stays answerable: Entra sign-in with MFA can take minutes. */
 export const AUTHN_REQUEST_TTL_MS = 15 * 60_000
 
+/**
+ * At most this many outstanding AuthnRequests in the store, all browsers together: a flood of
+ * login clicks (no cookie needed) cannot fill the store; past the bound the oldest go first, so a
+ * person who is signing in right now is dropped only by a flood faster than bound / (their time
+ * at the IdP): 10,000 in 30 s, which GATEWAY_RATE_LIMIT makes ~170 addresses at 120/min each.
+ * An entry is under 2.5 kB (returnTo is at most 2,048 characters), so the bound is ~25 MB at worst.
+ */
+export const MAX_OUTSTANDING_AUTHN_REQUESTS = 10_000
+
 export type ResponseValidator = (samlResponse: string, exp: ResponseExpectations, nowMs: number) => ValidatedAssertion | Promise<ValidatedAssertion>
 
 export interface LoginFlowOptions {
@@ -23,6 +32,10 @@ export interface LoginFlowOptions {
   allowIdpInitiated: boolean
   publicOrigin: string
   now: () => number
+  /** Default MAX_OUTSTANDING_AUTHN_REQUESTS. */
+  maxOutstandingRequests?: number
+  /** Told when the bound dropped outstanding requests (to log it). */
+  onRequestsDropped?: (dropped: number) => void
 }
 
 interface OutstandingRequest {
@@ -46,7 +59,9 @@ export class LoginFlow {
   async begin (input: { browserBinding: string, returnTo?: string, forceAuthn?: boolean }): Promise<{ requestId: string, redirectUrl: string }> {
     const { id, url } = createLoginRedirect(this.opts.entities, { forceAuthn: input.forceAuthn })
     const outstanding: OutstandingRequest = { b: input.browserBinding, r: safeReturnTo(input.returnTo, this.opts.publicOrigin) }
-    await this.opts.store.putOnce('authn', id, JSON.stringify(outstanding), AUTHN_REQUEST_TTL_MS)
+    const dropped = await this.opts.store.putOnceBounded('authn', id, JSON.stringify(outstanding), AUTHN_REQUEST_TTL_MS,
+      this.opts.maxOutstandingRequests ?? MAX_OUTSTANDING_AUTHN_REQUESTS)
+    if (dropped > 0) this.opts.onRequestsDropped?.(dropped)
     return { requestId: id, redirectUrl: url }
   }
 

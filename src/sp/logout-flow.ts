@@ -69,6 +69,12 @@ export class LogoutFlow {
   async endIdpSessions (message: InboundLogoutRequest): Promise<IdpLogoutResult> {
     if (!message.signed && this.opts.requireSignedRequests) throw new errors.SamlLogoutUnsigned()
     const { store } = this.opts
+    // Once per LogoutRequest ID, across instances, for as long as the request is fresh enough to be
+    // taken (logout-message.ts): a replay within that window ends nothing. IDs are xs:ID (no ':'),
+    // so the prefix keeps them apart from the assertion IDs of the same cache.
+    if (message.id === '' || !(await store.markAssertionUsed(`logout:${message.id}`, message.refusedAfter))) {
+      throw new errors.SamlReplay()
+    }
     const ids = message.sessionIndexes.length > 0
       ? [...new Set((await Promise.all(message.sessionIndexes.map((index) => store.sessionsOfSessionIndex(message.nameId, index)))).flat())]
       : await store.sessionsOfNameId(message.nameId)

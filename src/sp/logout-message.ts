@@ -35,7 +35,16 @@ export interface InboundLogoutRequest extends LogoutCommon {
   nameId: string
   nameIdFormat?: string
   sessionIndexes: string[]
+  /** Epoch ms after which this request is refused as stale: its ID must be remembered until then. */
+  refusedAfter: number
 }
+
+/**
+ * How long after its IssueInstant (plus the clock skew) a LogoutRequest is still taken. The IdP
+ * sends it through the browser at once; without a limit, a signed LogoutRequest lifted from a
+ * browser history or a proxy log ends that person's sessions whenever it is replayed.
+ */
+export const LOGOUT_REQUEST_MAX_AGE_MS = 5 * 60_000
 
 export interface InboundLogoutResponse extends LogoutCommon {
   kind: 'response'
@@ -121,6 +130,13 @@ function readLogout (root: Element, meta: { signed: boolean, relayState?: string
   if (isRequest) {
     const notOnOrAfter = attr(root, 'NotOnOrAfter')
     if (notOnOrAfter !== undefined && nowMs >= parseInstant(notOnOrAfter, 'NotOnOrAfter') + exp.clockSkewMs) throw new errors.SamlExpired()
+    // Freshness (found by test/attacks: a LogoutRequest replayed an hour later still ended sessions).
+    // IssueInstant is required by the schema; the flow remembers the ID until refusedAfter.
+    const issued = parseInstant(attr(root, 'IssueInstant') ?? '', 'IssueInstant')
+    if (nowMs < issued - exp.clockSkewMs) throw new errors.SamlNotYetValid()
+    const refusedAfter = Math.min(issued + LOGOUT_REQUEST_MAX_AGE_MS,
+      notOnOrAfter === undefined ? Infinity : parseInstant(notOnOrAfter, 'NotOnOrAfter')) + exp.clockSkewMs
+    if (nowMs >= refusedAfter) throw new errors.SamlExpired()
     const nameIdEl = firstChild(root, NS.saml, 'NameID')
     if (nameIdEl === null) throw new errors.SamlSubject('no NameID (an encrypted NameID is not supported)')
     const nameId = trimmedTextOf(nameIdEl)
@@ -130,7 +146,8 @@ function readLogout (root: Element, meta: { signed: boolean, relayState?: string
       ...common,
       nameId,
       nameIdFormat: attr(nameIdEl, 'Format'),
-      sessionIndexes: childElements(root, NS.samlp, 'SessionIndex').map(trimmedTextOf).filter((s) => s !== '')
+      sessionIndexes: childElements(root, NS.samlp, 'SessionIndex').map(trimmedTextOf).filter((s) => s !== ''),
+      refusedAfter
     }
   }
   const statusCode = firstChild(root, NS.samlp, 'Status')

@@ -13,14 +13,17 @@ t.test('/metrics: logins by outcome and code, ACS latency, sessions, certificate
   await loginThroughIdp(app, newBrowser())
   await send(app, newBrowser(), { url: '/api/auth/saml/callback', form: { SAMLResponse: buildResponse({ inResponseTo: null, audience: 'https://other.example' }) } })
   await send(app, newBrowser(), { url: '/api/auth/saml/callback', form: { SAMLResponse: 'bm90IHhtbA==' } })
+  upstream.answer = (_h, res) => { res.writeHead(500); res.end() }
+  await loginThroughIdp(app, newBrowser())
 
   const res = await app.inject({ url: '/api/auth/saml/metrics', remoteAddress: '127.0.0.1' })
   t.equal(res.statusCode, 200)
   t.match(res.body, /saml_gateway_logins_total\{outcome="accepted",code=""\} 1/)
   t.match(res.body, /saml_gateway_logins_total\{outcome="rejected",code="SAML_AUDIENCE"\} 1/)
   t.match(res.body, /saml_gateway_logins_total\{outcome="rejected",code="SAML_(MALFORMED|SCHEMA)"\} 1/)
+  t.match(res.body, /saml_gateway_logins_total\{outcome="failed",code="UPSTREAM_UNAVAILABLE"\} 1/, 'signed in, but the upstream failed')
   t.match(res.body, /saml_gateway_acs_duration_seconds_count\{outcome="accepted"\} 1/)
-  t.match(res.body, /saml_gateway_active_sessions 1/)
+  t.match(res.body, /saml_gateway_active_sessions 2/)
   t.match(res.body, /saml_gateway_idp_certificate_days_to_expiry \d{4,5}/)
   t.match(res.body, /saml_gateway_store_errors_total 0/)
 

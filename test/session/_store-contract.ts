@@ -139,6 +139,35 @@ export function storeContract (t: Test, harness: StoreHarness): void {
     t.equal(await store.takeOnce('authn', '_req2'), null, 'expired → null')
   })
 
+  withStore('putOnceBounded keeps at most max live entries of its kind, the oldest go first', async (t, store, clock) => {
+    for (const id of ['_a', '_b', '_c']) t.equal(await store.putOnceBounded('authn', id, `v${id}`, 5 * MINUTE, 3), 0, `${id}: room left`)
+    await store.putOnce('logout', '_l', 'logout-value', 5 * MINUTE)
+    t.equal(await store.putOnceBounded('authn', '_d', 'v_d', 5 * MINUTE, 3), 1, 'full: one evicted')
+    t.equal(await store.takeOnce('authn', '_a'), null, 'the oldest went')
+    t.equal(await store.takeOnce('authn', '_b'), 'v_b', 'the others stay')
+    t.equal(await store.putOnceBounded('authn', '_e', 'v_e', 5 * MINUTE, 3), 0, 'a taken entry frees its place')
+    t.equal(await store.putOnceBounded('authn', '_e', 'v_e2', 5 * MINUTE, 3), 0, 'putting an id again takes no second place')
+    t.equal(await store.takeOnce('authn', '_e'), 'v_e2', 'and replaces its value')
+    t.equal(await store.takeOnce('logout', '_l'), 'logout-value', 'other kinds are not counted nor evicted')
+    t.equal(await store.putOnceBounded('authn', '_f', 'v_f', 5 * MINUTE, 1), 2, 'a smaller bound evicts down to it')
+    t.equal(await store.takeOnce('authn', '_c'), null)
+    t.equal(await store.takeOnce('authn', '_d'), null)
+    t.equal(await store.takeOnce('authn', '_f'), 'v_f')
+    await t.rejects(store.putOnceBounded('authn', '_g', 'v', 5 * MINUTE, 0), RangeError, 'a bound below 1 is a bug')
+    await store.putOnceBounded('authn', '_h', 'v_h', 5 * MINUTE, 2)
+    if (!byClock) return await assertTtl(t, store, { once: ['authn', '_h'] }, 5 * MINUTE)
+    clock.advance(5 * MINUTE)
+    t.equal(await store.putOnceBounded('authn', '_i', 'v_i', 5 * MINUTE, 1), 0, 'expired entries take no place and are not counted as evicted')
+    t.equal(await store.takeOnce('authn', '_i'), 'v_i')
+  })
+
+  withStore('100 concurrent putOnceBounded never keep more than the bound', async (t, store) => {
+    const evicted = await Promise.all(Array.from({ length: 100 }, async (_, i) => await store.putOnceBounded('authn', `_r${i}`, 'v', 5 * MINUTE, 10)))
+    t.equal(evicted.reduce((a, b) => a + b, 0), 90, '90 evicted in all')
+    const kept = (await Promise.all(Array.from({ length: 100 }, async (_, i) => await store.takeOnce('authn', `_r${i}`)))).filter((v) => v !== null)
+    t.equal(kept.length, 10, '10 kept')
+  })
+
   withStore('markAssertionUsed', async (t, store, clock) => {
     const until = clock.now() + 5 * MINUTE
     t.equal(await store.markAssertionUsed('_a1', until), true, 'first use → true')
