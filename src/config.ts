@@ -106,7 +106,7 @@ const schema = {
     GATEWAY_POST_LOGOUT_URL: { type: 'string', default: '/' },
     GATEWAY_TRUST_PROXY: { type: 'string', default: 'loopback' },
     GATEWAY_METRICS: { type: 'string', enum: ['loopback', 'public', 'off'], default: 'loopback' },
-    GATEWAY_RATE_LIMIT: { type: 'string', default: '120/min' },
+    GATEWAY_RATE_LIMIT: { type: 'string', default: '1200/min' },
     GATEWAY_LOG_LEVEL: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' }
   }
 } as const

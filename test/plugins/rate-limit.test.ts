@@ -17,7 +17,7 @@ t.test('GATEWAY_RATE_LIMIT: per minute by default, /s and /h, 0 turns it off; a 
   t.same(parse('0'), { limit: undefined, problems: [] })
   for (const bad of ['lots', '-1', '10/fortnight', '1.5']) t.match(parse(bad).problems[0], /GATEWAY_RATE_LIMIT must be requests per minute/, bad)
   const { config } = await buildTestApp(t)
-  t.same(config.rateLimit, { max: 120, windowMs: 60_000 }, 'default: 120 per minute')
+  t.same(config.rateLimit, { max: 1200, windowMs: 60_000 }, 'default: 1200 per minute')
 })
 
 t.test('over the limit: 429 RATE_LIMITED with Retry-After, per client address, per route', async (t) => {
