@@ -11,7 +11,7 @@ import {
   xmlRegisterInputProvider
 } from 'libxml2-wasm'
 import { errors } from '../errors.js'
-import { shortReason } from './xml.js'
+import { parseXml, refuseDoctype, shortReason } from './xml.js'
 
 const ROOT_SCHEMA = 'saml-schema-protocol-2.0.xsd'
 // No entity substitution, no DTD loading, no network: the caller has refused DOCTYPE already,
@@ -67,4 +67,15 @@ export function validateSchema (xml: string): void {
   } finally {
     doc.dispose()
   }
+}
+
+/**
+ * The gate every inbound SAML message passes: no DTD, well-formed, schema-valid. Returns the
+ * parsed document; throws SAML_DOCTYPE, SAML_MALFORMED or SAML_SCHEMA.
+ */
+export function parseInboundSaml (xml: string): Document {
+  refuseDoctype(xml)
+  const doc = parseXml(xml)
+  validateSchema(xml)
+  return doc
 }

@@ -2,12 +2,12 @@
 // synchronous: the stateful checks (InResponseTo against our requests, replay) are the caller's.
 // Every value returned is read from the bytes a verified signature covers.
 import { errors } from '../errors.js'
-import { validateSchema } from './schema-validator.js'
+import { parseInboundSaml } from './schema-validator.js'
 import { decryptResponse } from './decrypt-assertion.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 import { idCounter, idpKeys, verifyEnvelopedSignature } from './verify-signature.js'
 import {
-  NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml, refuseDoctype,
+  NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml,
   shortReason, trimmedTextOf
 } from './xml.js'
 
@@ -27,9 +27,7 @@ export function validateLoginResponse (
 ): ValidatedAssertion {
   if (samlResponseBase64.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
   const xml = decodeBase64Xml(samlResponseBase64)
-  refuseDoctype(xml)
-  const doc = parseXml(xml)
-  validateSchema(xml)
+  const doc = parseInboundSaml(xml)
   const root = doc.documentElement
   if (!isElement(root, NS.samlp, 'Response')) throw new errors.SamlNotResponse('Response')
   checkStatus(root)
