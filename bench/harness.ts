@@ -17,11 +17,10 @@ export interface ServerHandle {
 
 /** Forks server.js with --expose-gc and starts the gateway configured by `env`. */
 export async function startServer (env: Record<string, string>, cwd: string, profileDir?: string): Promise<ServerHandle> {
-  const profile = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
   // BENCH_SERVER_FLAGS: more node flags for the gateway process (--trace-gc, --max-semi-space-size=…).
   const extra = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean)
   const child: ChildProcess = fork(fileURLToPath(new URL('./server.js', import.meta.url)), [], {
-    execArgv: ['--expose-gc', ...profile, ...extra],
+    execArgv: ['--expose-gc', ...extra],
     serialization: 'advanced',
     stdio: ['ignore', process.env.BENCH_SERVER_STDOUT === '1' ? 'inherit' : 'ignore', 'inherit', 'ipc']
   })
@@ -42,7 +41,7 @@ export async function startServer (env: Record<string, string>, cwd: string, pro
     waiting.set(id, { resolve: resolve as (v: unknown) => void, reject })
     child.send({ id, command })
   })
-  const { gatewayUrl, bareUrl } = await call<{ gatewayUrl: string, bareUrl: string }>({ cmd: 'start', env, cwd })
+  const { gatewayUrl, bareUrl } = await call<{ gatewayUrl: string, bareUrl: string }>({ cmd: 'start', env, cwd, profileDir })
   return {
     gatewayUrl,
     bareUrl,

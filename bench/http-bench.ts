@@ -28,7 +28,8 @@ const cookiePair = (lines: string[], name: string): string | undefined =>
 interface PendingLogin { binding: string, requestId: string }
 
 export interface StormOptions {
-  store: 'sqlite' | 'redis'
+  /** memory: for attribution only (no store I/O on the event loop); not a production store. */
+  store: 'sqlite' | 'redis' | 'memory'
   logins: number
   /** Logins per chunk: AuthnRequests, then signing (untimed), then ACS posts. */
   chunk: number
@@ -39,7 +40,7 @@ export interface StormOptions {
   probeIntervalMs: number
   /** The stub upstream verifies one identity header in this many. */
   verifyEvery: number
-  /** A directory: the gateway process writes CPU profiles there (--cpu-prof, every thread). */
+  /** A directory: CPU profiles of the gateway's event loop in each measured window go there. */
   profileDir?: string
   log: (line: string) => void
 }
@@ -59,8 +60,10 @@ export interface StormFigures {
   upstream: UpstreamCounts
   health: { idle: Summary, storm: Summary, errors: number }
   serverLoopDelayMs: { p50: number, p99: number, max: number }
-  /** How busy the gateway's event loop was over the storm (signing pauses included), 0..1. */
+  /** How busy the gateway's event loop was during the ACS phases, 0..1. */
   serverLoopUtilization: number
+  /** CPU of the gateway's event-loop thread per login in the ACS phases (the ACS request), ms. */
+  loopCpuMsPerLogin: number
   /** Mean of the pool's queue length, sampled during the ACS phases (> 0: the ACS was saturated). */
   meanQueued?: number
   rssMb: { before: number, afterFirstChunk: number, afterFirstChunkLogins: number, peakDuring: number, after: number, growthPct: number }
@@ -86,6 +89,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
     XC_SAML_ENTRYPOINT: `https://login.microsoftonline.com/${TEST_TENANT}/saml2`,
     XC_SAML_CERT: IDP_CERT,
     XC_SAML_ISSUER: TEST_SP_ENTITY_ID,
+    XC_SAML_LOGOUT_URL: `https://login.microsoftonline.com/${TEST_TENANT}/saml2`,
     GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
     GATEWAY_DATA_DIR: dataDir,
     GATEWAY_SESSION_STORE: opts.store,
@@ -126,7 +130,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
     let afterFirstLogins = 0
     let peak = before.rss
     const queued: number[] = []
-    await server.call({ cmd: 'reset-delay' })
+    await server.call({ cmd: 'measure-reset' })
 
     for (let offset = 0; offset < opts.logins; offset += opts.chunk) {
       const n = Math.min(opts.chunk, opts.logins - offset)
@@ -143,7 +147,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
         pending[i] = { binding, requestId: /\sID="([^"]+)"/.exec(xml)?.[1] as string }
       })
       getMs += gets.ms
-      getLat.push(...gets.latencies)
+      for (const x of gets.latencies) getLat.push(x)
       errors += gets.errors
       firstError ??= gets.firstError
 
@@ -164,6 +168,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
         }
       })()
       let posts: Lanes | undefined
+      await server.call({ cmd: 'measure-start' })
       const health = await probe(`${server.gatewayUrl}${BASE}/health`, opts.probeIntervalMs, async () => {
         posts = await runConcurrent(n, opts.concurrency, async (i) => {
           if (pending[i] === undefined) throw new Error('no AuthnRequest')
@@ -180,14 +185,15 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
           sessions.push(session)
         })
       })
+      await server.call({ cmd: 'measure-stop' })
       sampling = false
       await sampler
       const p = posts as Lanes
       postMs += p.ms
-      postLat.push(...p.latencies)
+      for (const x of p.latencies) postLat.push(x)
       errors += p.errors
       firstError ??= p.firstError
-      healthLat.push(...health.latencies)
+      for (const x of health.latencies) healthLat.push(x)
       healthErrors += health.errors
       if (afterFirst === undefined) {
         afterFirst = await server.call<ServerStats>({ cmd: 'stats', gc: true })
@@ -215,6 +221,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
       health: { idle: summarize(idle.latencies), storm: summarize(healthLat), errors: healthErrors },
       serverLoopDelayMs: loop,
       serverLoopUtilization: Math.round(end.loopUtilization * 1000) / 1000,
+      loopCpuMsPerLogin: Math.round(end.loopCpuMs / opts.logins * 100) / 100,
       meanQueued: queued.length === 0 ? undefined : queued.reduce((a, b) => a + b, 0) / queued.length,
       rssMb: {
         before: mb(before.rss),
@@ -226,7 +233,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
       },
       bytesPerSession: opts.store === 'sqlite'
         ? sqliteBytes(join(dataDir, 'sessions.sqlite'))
-        : await redisBytes(redis!.url)
+        : opts.store === 'redis' ? await redisBytes(redis!.url) : undefined
     }
     return { figures, server, sessions, upstream, cleanup }
   } catch (err) {
@@ -243,6 +250,8 @@ export interface RepeatFigures {
   ratio: number
   /** How busy the gateway's event loop was during the repeat logins (1: it is the bottleneck). */
   gatewayLoopUtilization: number
+  /** CPU of the gateway's event-loop thread per repeat login, ms. */
+  gatewayLoopCpuMsPerRequest: number
   repeat: Summary
   bare: Summary
   errors: number
@@ -260,6 +269,7 @@ export async function repeatVersusBare (run: StormRun, seconds: number, concurre
   const repeatLat: number[] = []
   const bareLat: number[] = []
   const loopUtilization: number[] = []
+  const loopCpuPerRequest: number[] = []
   let errors = 0
   let firstError: string | undefined
   try {
@@ -269,7 +279,8 @@ export async function repeatVersusBare (run: StormRun, seconds: number, concurre
         await res.body.dump()
         if (res.statusCode !== 200) throw new Error(`bare: ${res.statusCode}`)
       })
-      await run.server.call({ cmd: 'reset-delay' })
+      await run.server.call({ cmd: 'measure-reset' })
+      await run.server.call({ cmd: 'measure-start' })
       const g = await runFor(seconds, concurrency, async (i) => {
         const res = await gateway.request({
           path: `${BASE}?returnTo=%2Fagent`,
@@ -279,11 +290,14 @@ export async function repeatVersusBare (run: StormRun, seconds: number, concurre
         await res.body.dump()
         if (res.statusCode !== 302 || res.headers.location !== '/welcome') throw new Error(`repeat login: ${res.statusCode} ${String(res.headers.location)}`)
       })
-      loopUtilization.push((await run.server.call<ServerStats>({ cmd: 'stats' })).loopUtilization)
+      await run.server.call({ cmd: 'measure-stop' })
+      const st = await run.server.call<ServerStats>({ cmd: 'stats' })
+      loopUtilization.push(st.loopUtilization)
+      loopCpuPerRequest.push(st.loopCpuMs / g.count)
       bareRates.push(b.count / (b.ms / 1000))
       repeatRates.push(g.count / (g.ms / 1000))
-      bareLat.push(...b.latencies)
-      repeatLat.push(...g.latencies)
+      for (const x of b.latencies) bareLat.push(x)
+      for (const x of g.latencies) repeatLat.push(x)
       errors += b.errors + g.errors
       firstError ??= b.firstError ?? g.firstError
     }
@@ -298,6 +312,7 @@ export async function repeatVersusBare (run: StormRun, seconds: number, concurre
     bareRoutePerSec: med(bareRates),
     ratio: med(repeatRates) / med(bareRates),
     gatewayLoopUtilization: Math.round(med(loopUtilization) * 1000) / 1000,
+    gatewayLoopCpuMsPerRequest: Math.round(med(loopCpuPerRequest) * 1000) / 1000,
     repeat: summarize(repeatLat),
     bare: summarize(bareLat),
     errors,

@@ -2,7 +2,7 @@
 // Prints each figure with its method, a Markdown section for BENCHMARKS.md (appended to it with
 // BENCH_APPEND=1) and a JSON summary (also written to BENCH_JSON=<file> when set).
 // Counts: BENCH_LOGINS, BENCH_REDIS_LOGINS, BENCH_INLINE_LOGINS, BENCH_RESPONSES, BENCH_VALIDATIONS,
-// BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_REPEAT_SECONDS, BENCH_SECTIONS=validation,sqlite,redis,inline.
+// BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_REPEAT_SECONDS, BENCH_SECTIONS=validation,sqlite,redis,inline (and memory, for attribution).
 import { execSync } from 'node:child_process'
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
@@ -44,8 +44,8 @@ export interface BenchOptions {
 const options: BenchOptions = {
   sections: (process.env.BENCH_SECTIONS ?? 'validation,sqlite,redis,inline').split(',').map((s) => s.trim()).filter(Boolean),
   responses: num('BENCH_RESPONSES', 1000),
-  validations: num('BENCH_VALIDATIONS', 500),
-  rounds: num('BENCH_ROUNDS', 3),
+  validations: num('BENCH_VALIDATIONS', 400),
+  rounds: num('BENCH_ROUNDS', 5),
   rsa: num('BENCH_RSA', 20_000),
   logins: num('BENCH_LOGINS', 10_000),
   redisLogins: num('BENCH_REDIS_LOGINS', 2_000),
@@ -99,7 +99,7 @@ async function main (): Promise<void> {
     validation = await validationBench({
       responses, nowMs: now + 1000, batch: options.validations, rounds: options.rounds, rsaBatch: options.rsa, log
     })
-    for (const [k, v] of Object.entries(validation.perSec)) log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(9)} /s`)
+    for (const [k, v] of Object.entries(validation.perSec)) log(`  ${k.padEnd(28)} ${v.toFixed(1).padStart(9)} /s, ${validation.cpuMsPerOp[k].toFixed(3)} ms of CPU each`)
     for (const [k, v] of Object.entries(validation.ratios)) log(`  ${k.padEnd(44)} ${v.toFixed(2)}×`)
   }
 
@@ -119,7 +119,7 @@ async function main (): Promise<void> {
       repeat = await repeatVersusBare(run, options.repeatSeconds, options.concurrency, options.repeatRounds)
       log(`  repeat login ${repeat.repeatLoginPerSec.toFixed(0)}/s (p50 ${repeat.repeat.p50} ms, p99 ${repeat.repeat.p99} ms), ` +
         `bare route ${repeat.bareRoutePerSec.toFixed(0)}/s (p50 ${repeat.bare.p50} ms, p99 ${repeat.bare.p99} ms): ${(repeat.ratio * 100).toFixed(0)}%; ` +
-        `gateway event loop busy ${(repeat.gatewayLoopUtilization * 100).toFixed(0)}% of the time; errors ${repeat.errors}, identities refused by the upstream ${repeat.upstream.identityErrors}`)
+        `gateway event loop busy ${(repeat.gatewayLoopUtilization * 100).toFixed(0)}% of the time, ${repeat.gatewayLoopCpuMsPerRequest} ms of its CPU per repeat login; errors ${repeat.errors}, identities refused by the upstream ${repeat.upstream.identityErrors}`)
     } finally {
       await run.cleanup()
     }
@@ -127,6 +127,13 @@ async function main (): Promise<void> {
   if (options.sections.includes('redis')) {
     log(`\n== Full logins over HTTP, Redis store (own redis-server): ${options.redisLogins} users`)
     const run = await loginStorm({ ...stormOptions, store: 'redis', logins: options.redisLogins, workers: options.workers })
+    await run.cleanup()
+    storms.push(run.figures)
+    printStorm(run.figures)
+  }
+  if (options.sections.includes('memory')) {
+    log(`\n== For attribution: the memory store (no store I/O on the event loop), ${options.inlineLogins} users`)
+    const run = await loginStorm({ ...stormOptions, store: 'memory', logins: options.inlineLogins, workers: options.workers })
     await run.cleanup()
     storms.push(run.figures)
     printStorm(run.figures)
@@ -156,7 +163,7 @@ function printStorm (f: StormFigures): void {
   log(`  ${f.logins} logins: ${f.loginsPerSec.toFixed(1)} logins/s; AuthnRequest ${f.authnRequest.perSec.toFixed(0)}/s p50 ${f.authnRequest.p50} ms p99 ${f.authnRequest.p99} ms; ` +
     `ACS ${f.acs.perSec.toFixed(1)}/s p50 ${f.acs.p50} ms p99 ${f.acs.p99} ms; errors ${f.errors}${f.firstError !== undefined ? ` (${f.firstError})` : ''}, upstream: ${f.upstream.handoffs} handoffs, ${f.upstream.verified} identities verified, ${f.upstream.identityErrors} refused`)
   log(`  /health: idle p99 ${f.health.idle.p99} ms; during the storm p50 ${f.health.storm.p50} ms, p99 ${f.health.storm.p99} ms, max ${f.health.storm.max} ms (${f.health.storm.count} probes, ${f.health.errors} errors); ` +
-    `server event-loop delay p99 ${f.serverLoopDelayMs.p99.toFixed(2)} ms, max ${f.serverLoopDelayMs.max.toFixed(1)} ms, busy ${(f.serverLoopUtilization * 100).toFixed(0)}%${f.meanQueued !== undefined ? `; mean pool queue ${f.meanQueued.toFixed(1)}` : ''}`)
+    `server event-loop delay p99 ${f.serverLoopDelayMs.p99.toFixed(2)} ms, max ${f.serverLoopDelayMs.max.toFixed(1)} ms, busy ${(f.serverLoopUtilization * 100).toFixed(0)}%, ${f.loopCpuMsPerLogin} ms of its CPU per ACS request${f.meanQueued !== undefined ? `; mean pool queue ${f.meanQueued.toFixed(1)}` : ''}`)
   log(`  RSS (MB): before ${f.rssMb.before}, after ${f.rssMb.afterFirstChunkLogins} ${f.rssMb.afterFirstChunk}, peak during ${f.rssMb.peakDuring}, after ${f.logins} ${f.rssMb.after} (${f.rssMb.growthPct >= 0 ? '+' : ''}${f.rssMb.growthPct}%)`)
   log(`  bytes per session: ${JSON.stringify(f.bytesPerSession)}`)
 }
