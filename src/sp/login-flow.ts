@@ -16,7 +16,7 @@ export const AUTHN_REQUEST_TTL_MS = 15 * 60_000
  * At most this many outstanding AuthnRequests in the store, all browsers together: a flood of
  * login clicks (no cookie needed) cannot fill the store; past the bound the oldest go first, so a
  * person who is signing in right now is dropped only by a flood faster than bound / (their time
- * at the IdP): 10,000 in 30 s, which GATEWAY_RATE_LIMIT makes ~170 addresses at 120/min each.
+ * at the IdP): 10,000 in 30 s, which the default GATEWAY_RATE_LIMIT (1200/min) makes ~17 addresses.
  * An entry is under 2.5 kB (returnTo is at most 2,048 characters), so the bound is ~25 MB at worst.
  */
 export const MAX_OUTSTANDING_AUTHN_REQUESTS = 10_000
