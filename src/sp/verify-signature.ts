@@ -2,7 +2,9 @@
 // the canonical XML it covers: the caller reads values from those bytes, never from the document
 // it was given, which is what defeats signature wrapping and parser tricks.
 import crypto, { type KeyObject } from 'node:crypto'
-import { SignedXml, type SignatureAlgorithm } from 'xml-crypto'
+import { SignedXml } from 'xml-crypto'
+import { findAncestorNsForElement, findChildren } from 'xml-crypto/lib/utils.js'
+import { DOMParser } from '@xmldom/xmldom'
 import { errors } from '../errors.js'
 import { NS, attr, childElements, firstChild, shortReason } from './xml.js'
 
@@ -148,43 +150,138 @@ function checkTransforms (reference: Element): void {
 
 interface Algorithms { signatureAlgorithm: string, hashName: string, digestAlgorithm: string, uri: string }
 
-function checkCryptography (check: EnvelopedSignatureCheck, { signatureAlgorithm: algorithm, hashName, digestAlgorithm, uri }: Algorithms): string {
-  const keys = check.keys
-  // Only the configured keys: KeyInfo is never read, and no other algorithm is registered.
-  const verifier = class implements Pick<SignatureAlgorithm, 'getAlgorithmName'> {
-    getAlgorithmName (): string { return algorithm }
-    getSignature (): string { throw new Error('verification only') }
-    verifySignature (material: string, _key: unknown, signatureValue: string): boolean {
-      const value = Buffer.from(signatureValue, 'base64')
-      const data = Buffer.from(material, 'utf8')
-      return keys.some((key) => crypto.verify(hashName, data, key, value))
+/** node:crypto names of the digest algorithms of DIGEST_ALGORITHMS. */
+const DIGEST_HASHES: Record<string, string> = {
+  [SHA1]: 'sha1',
+  'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
+  'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512'
+}
+
+/** The parts of xml-crypto's SignedXml used here that its typings keep private. */
+interface SignedXmlInternals {
+  canonicalizationAlgorithm?: string
+  signatureAlgorithm?: string
+  references: unknown[]
+  loadReference: (reference: Element) => void
+  canonicalize: (transforms: readonly string[], node: Node, options: Record<string, unknown>, flags: { discardComments: boolean }) => string
+}
+
+/** Strict base64 (whitespace between characters allowed, as in xs:base64Binary); undefined otherwise. */
+function strictBase64 (text: string | null | undefined): Buffer | undefined {
+  const compact = (text ?? '').replace(/[ \t\r\n]+/g, '')
+  if (compact === '' || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(compact)) return undefined
+  const bytes = Buffer.from(compact, 'base64')
+  return bytes.toString('base64') === compact ? bytes : undefined
+}
+
+/**
+ * What xml-crypto's checkSignature refused when it re-parsed the document: another element whose
+ * ID attribute (in any namespace) carries the signed ID, or another ds:Signature carrying the same
+ * SignatureValue (a copy that the enveloped-signature transform could be pointed at).
+ */
+function checkDocumentUniqueness (check: EnvelopedSignatureCheck, id: string | undefined, enveloped: boolean): void {
+  const root = check.signed.ownerDocument?.documentElement
+  if (root == null) throw new errors.SamlSignature('the signed element is not in a document')
+  const ownValue = enveloped ? findChildren(check.signature, 'SignatureValue')[0]?.textContent : undefined
+  let idElements = 0
+  let sameValueSignatures = 0
+  const walk = (el: Element): void => {
+    if (id != null) {
+      const attributes = el.attributes
+      for (let i = 0; i < attributes.length; i++) {
+        const a = attributes[i]
+        if (a.localName === 'ID' && a.value === id) { idElements++; break }
+      }
     }
+    if (ownValue != null && el.localName === 'Signature' && el.namespaceURI === NS.ds &&
+        findChildren(el, 'SignatureValue')[0]?.textContent === ownValue) sameValueSignatures++
+    for (let n = el.firstChild; n != null; n = n.nextSibling) if (n.nodeType === 1) walk(n as Element)
   }
+  walk(root)
+  if (id != null && idElements !== 1) {
+    throw new errors.SamlSignature('Cannot validate a document which contains multiple elements with the same value for the ID attribute')
+  }
+  if (sameValueSignatures > 1) {
+    throw new errors.SamlSignature('Cannot validate a document which contains multiple Signature elements with the same SignatureValue')
+  }
+}
+
+/**
+ * Verifies the SignatureValue over the canonical SignedInfo with the configured keys, then digests
+ * the element the caller holds as the verified Reference says, without re-parsing the document or
+ * looking anything up by XPath: the caller has already established that the one Reference points
+ * at `signed`, whose ID occurs once. Returns the canonical XML that was digested.
+ */
+function checkCryptography (check: EnvelopedSignatureCheck, { signatureAlgorithm, hashName, digestAlgorithm, uri }: Algorithms): string {
+  const { signature, signed } = check
   const sig = new SignedXml({ publicCert: 'configured-keys-only', getCertFromKeyInfo: () => null })
   sig.idAttributes = ['ID']
-  sig.SignatureAlgorithms = { [algorithm]: verifier as unknown as new () => SignatureAlgorithm }
-  sig.HashAlgorithms = { [digestAlgorithm]: sig.HashAlgorithms[digestAlgorithm] }
-  let valid: boolean
+  const internals = sig as unknown as SignedXmlInternals
+  let canonSignedInfo: string
   try {
-    sig.loadSignature(check.signature)
-    valid = sig.checkSignature(check.xml)
+    sig.loadSignature(signature)
+    const signedInfo = childElements(signature, NS.ds, 'SignedInfo')[0]
+    const c14n = algorithmOf(signedInfo, 'CanonicalizationMethod')
+    // What xml-crypto picked up must be what was checked: SignedInfo's own declarations.
+    if (internals.canonicalizationAlgorithm !== c14n || internals.signatureAlgorithm !== signatureAlgorithm) {
+      throw new errors.SamlSignature('the SignedInfo algorithms are ambiguous')
+    }
+    // Its declared canonicalization (exclusive c14n reads CanonicalizationMethod/InclusiveNamespaces
+    // itself), in the context of the document.
+    canonSignedInfo = sig.getCanonXml([c14n as never], signedInfo, { ancestorNamespaces: findAncestorNsForElement(signedInfo) })
   } catch (err) {
-    const message = String((err as Error).message)
-    throw new errors.SamlSignature(message.startsWith('invalid signature: the signature value')
-      ? 'the signature does not verify with any configured IdP certificate'
-      : shortReason(message))
+    if (err instanceof errors.SamlSignature) throw err
+    throw new errors.SamlSignature(shortReason(String((err as Error).message)))
   }
-  if (!valid) {
-    const reason = sig.getReferences()[0]?.validationError?.message ?? ''
-    throw new errors.SamlSignature(reason.includes('calculated digest') || reason === ''
-      ? 'the signed content was changed (digest mismatch)'
-      : shortReason(reason))
+
+  // Stage B first: only the configured keys, only the declared algorithm; KeyInfo is never read.
+  const values = childElements(signature, NS.ds, 'SignatureValue')
+  const signatureValue = values.length === 1 ? strictBase64(values[0].textContent) : undefined
+  const data = Buffer.from(canonSignedInfo, 'utf8')
+  if (signatureValue == null || !check.keys.some((key) => {
+    try { return crypto.verify(hashName, data, key, signatureValue) } catch { return false }
+  })) {
+    throw new errors.SamlSignature('the signature does not verify with any configured IdP certificate')
   }
-  // Read back what was verified: the Reference of the verified SignedInfo, and its bytes.
-  const references = sig.getReferences()
-  const signedXml = references.length === 1 ? references[0].signedReference : undefined
-  if (signedXml == null || references[0].uri !== uri) {
-    throw new errors.SamlSignature('the verified Reference is not the expected one')
+
+  // Read the Reference back from the verified bytes only.
+  let canonXml: string
+  let digestValue: Buffer | undefined
+  try {
+    const verified = new DOMParser().parseFromString(canonSignedInfo, 'text/xml').documentElement
+    const refs = verified == null ? [] : findChildren(verified as unknown as Node, 'Reference')
+    if (refs.length !== 1 || refs[0].namespaceURI !== NS.ds) throw new errors.SamlSignature('the verified Reference is not the expected one')
+    internals.references = []
+    internals.loadReference(refs[0])
+    const ref = sig.getReferences()[0]
+    if (ref == null || internals.references.length !== 1 || ref.uri !== uri || ref.digestAlgorithm !== digestAlgorithm) {
+      throw new errors.SamlSignature('the verified Reference is not the expected one')
+    }
+    const transforms = [...ref.transforms] as string[]
+    if (transforms.length > 3 || transforms.some((t) => t !== ENVELOPED && !CANONICALIZATIONS.has(t)) ||
+        transforms.filter((t) => t === ENVELOPED).length > 1) {
+      throw new errors.SamlSignature('unexpected Transforms')
+    }
+    // As xml-crypto looked the ID up: no quotes, and one element in the document carries it.
+    const id = uri === '' ? undefined : uri.slice(1)
+    if (id?.includes("'") === true) throw new errors.SamlSignature('Cannot validate a uri with quotes inside it')
+    checkDocumentUniqueness(check, id, transforms.includes(ENVELOPED))
+    digestValue = strictBase64(typeof ref.digestValue === 'string' ? ref.digestValue : undefined)
+    // Same-document reference: comments are discarded before the transforms; the enveloped-signature
+    // transform removes exactly the loaded ds:Signature (found by its path inside `signed`).
+    canonXml = internals.canonicalize(transforms, signed, {
+      inclusiveNamespacesPrefixList: ref.inclusiveNamespacesPrefixList,
+      // As xml-crypto: a whole-document reference has no ancestors to take namespaces from.
+      ancestorNamespaces: uri === '' ? [] : findAncestorNsForElement(signed)
+    }, { discardComments: true })
+  } catch (err) {
+    if (err instanceof errors.SamlSignature) throw err
+    throw new errors.SamlSignature(shortReason(String((err as Error).message)))
   }
-  return signedXml
+  const hash = DIGEST_HASHES[digestAlgorithm]
+  const digest = crypto.createHash(hash).update(canonXml, 'utf8').digest()
+  if (digestValue == null || digestValue.length !== digest.length || !crypto.timingSafeEqual(digest, digestValue)) {
+    throw new errors.SamlSignature('the signed content was changed (digest mismatch)')
+  }
+  return canonXml
 }
