@@ -5,33 +5,8 @@ import { createIdentityMinter, hashSessionId, IDENTITY_HEADER } from '../../src/
 import { loadIdentityKeys } from '../../src/identity/keys.js'
 import type { IdentityKeys } from '../../src/identity/keys.js'
 import type { IdentityClaims } from '../../src/identity/claims.js'
+import { AUDIENCE, ISSUER, LOGIN_URL, SECRET, T0, at, fullClaims } from './_fixtures.js'
 
-/** A fixed clock, in epoch ms: 2025-03-01T12:00:00Z. */
-const T0 = Date.UTC(2025, 2, 1, 12, 0, 0)
-const at = (ms: number) => () => ms
-
-const ISSUER = 'https://motion.example.com'
-const AUDIENCE = 'https://motion.example.com'
-const LOGIN_URL = 'https://motion.example.com/api/login/saml'
-
-const SECRET = 'a-shared-secret-that-is-long-enough-for-hs256!'
-
-const fullClaims: Required<IdentityClaims> = {
-  sub: 'alice@example.com',
-  sid: 'c2Vzc2lvbi1oYXNo',
-  email: 'alice@example.com',
-  name: 'Alice Example',
-  given_name: 'Alice',
-  family_name: 'Example',
-  oid: '00000000-0000-0000-0000-00000000a11c',
-  groups: ['g-agents', 'g-supervisors'],
-  roles: ['agent'],
-  multi_user_key: 'alice@example.com',
-  profile: 'alice-supervisor',
-  session_index: '_session-index-1',
-  acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
-  auth_time: Math.floor(T0 / 1000) - 30
-}
 
 async function edKeys (dataDir: string): Promise<IdentityKeys> {
   return await loadIdentityKeys({ dataDir })
