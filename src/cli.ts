@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The saml-gateway command: serve (default) | metadata.
 import { serve } from './server.js'
-import { ConfigError, loadConfig } from './config.js'
-import { createSamlEntities, spMetadata } from './sp/entities.js'
-import { checkConfiguration, formatReport } from './check.js'
+import { ConfigError, loadConfig } from './config/index.js'
+import { createSamlEntities, spMetadata } from './sp/write/entities.js'
+import { checkConfiguration, formatReport } from './commands/check.js'
 
 const USAGE = `usage: saml-gateway [serve | check | metadata | help]
   serve      run the gateway (reads the environment and .env, or GATEWAY_ENV_FILE)

@@ -5,7 +5,7 @@ import { errors } from '../errors.js'
 import type { GatewayStore } from '../session/store.js'
 import type { SessionUser } from '../session/store.js'
 import { toSessionUser, type ClaimOptions } from './claims.js'
-import { createLoginRedirect, type SamlEntities } from './entities.js'
+import { createLoginRedirect, type SamlEntities } from './write/entities.js'
 import { safeReturnTo } from './return-to.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 

@@ -7,8 +7,8 @@ import samlify from 'samlify'
 import { randomBytes } from 'node:crypto'
 import { errors } from '../errors.js'
 import type { GatewayStore, SessionUser } from '../session/store.js'
-import type { SamlEntities } from './entities.js'
-import type { InboundLogoutRequest, InboundLogoutResponse } from './logout-message.js'
+import type { SamlEntities } from './write/entities.js'
+import type { InboundLogoutRequest, InboundLogoutResponse } from './read/logout-message.js'
 
 export const LOGOUT_REQUEST_TTL_MS = 10 * 60_000
 const STATUS = {
