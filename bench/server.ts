@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config/index.js'
-import { acquireValidatorPool, type PoolLease } from '../src/runtime/validator-pool.js'
+import { acquireValidatorPool, type PoolLease } from '../src/runtime/shared-validator-pool.js'
 
 export interface StartCommand {
   cmd: 'start'

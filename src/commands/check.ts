@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto'
 import { request } from 'undici'
 import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
+import { entraTenant } from '../sp/entra.js'
 
 export interface CheckReport {
   ok: boolean
@@ -15,20 +16,19 @@ export interface CheckReport {
 }
 
 const DAY_MS = 86_400_000
-const ENTRA_TENANT = /^https:\/\/(?:login\.microsoftonline\.(?:com|us)|sts\.windows\.net)\/([^/]+)\//i
 
 export async function checkConfiguration (options: LoadConfigOptions & { timeoutMs?: number } = {}): Promise<CheckReport> {
   let config: Config
   try {
-    config = loadConfig(options)
+    // Certificate expiry is judged below, with a fix, instead of the loader's warning.
+    config = loadConfig({ ...options, expiryWarnings: false })
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, problems: err.problems, warnings: [] }
     throw err
   }
   const now = options.now ?? Date.now()
   const problems: string[] = []
-  // Certificate expiry is judged below, with a fix; the loader's own words about it are dropped.
-  const warnings = config.warnings.filter((w) => !/expired on|expires in/.test(w))
+  const warnings = [...config.warnings]
 
   certificateProblems(config, now, problems, warnings)
   issuerProblems(config, problems)
@@ -65,10 +65,10 @@ function certificateProblems (config: Config, now: number, problems: string[], w
 }
 
 function issuerProblems (config: Config, problems: string[]): void {
-  const entryTenant = ENTRA_TENANT.exec(config.idp.entryPoint)?.[1]
+  const entryTenant = entraTenant(config.idp.entryPoint)
   if (entryTenant === undefined) return
   for (const issuer of config.idp.issuers) {
-    const tenant = ENTRA_TENANT.exec(issuer)?.[1]
+    const tenant = entraTenant(issuer)
     if (tenant === undefined || tenant.toLowerCase() !== entryTenant.toLowerCase()) {
       problems.push(`GATEWAY_IDP_ISSUER "${issuer}" does not look like the Entra tenant of XC_SAML_ENTRYPOINT (${entryTenant}). Fix: unset GATEWAY_IDP_ISSUER (it is derived from the entry point) or set it to https://sts.windows.net/${entryTenant}/`)
     }

@@ -2,10 +2,13 @@
 // spaces, literal "\n" or real line breaks, with or without PEM armour, several comma-separated for
 // a rollover. What we fix we say (a warning); what we cannot read we say precisely (an error).
 import { X509Certificate } from 'node:crypto'
+import { certificatePem } from '../sp/certificate.js'
 
 export interface ParsedCertificates {
   pems: string[]
   warnings: string[]
+  /** Certificates expired or expiring within 30 days. */
+  expiryWarnings: string[]
   errors: string[]
   /** The earliest expiry among the certificates, epoch ms. */
   earliestExpiry?: number
@@ -16,7 +19,7 @@ const DAY_MS = 86_400_000
 const STRICT_PEM = /^-----BEGIN CERTIFICATE-----\r?\n(?:[A-Za-z0-9+/=]{1,76}\r?\n)+-----END CERTIFICATE-----$/
 
 export function parseCertificates (raw: string, variable: string, nowMs = Date.now()): ParsedCertificates {
-  const result: ParsedCertificates = { pems: [], warnings: [], errors: [] }
+  const result: ParsedCertificates = { pems: [], warnings: [], expiryWarnings: [], errors: [] }
   const fixes = new Set<string>()
   let text = raw.trim()
   if (/^["']|["']$/.test(text)) fixes.add('quotes')
@@ -43,7 +46,7 @@ export function parseCertificates (raw: string, variable: string, nowMs = Date.n
       result.errors.push(`${label}: this looks like a certificate thumbprint, not the certificate; paste the "Certificate (Base64)" content`)
       return
     }
-    const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`
+    const pem = certificatePem(body)
     let cert: X509Certificate
     try {
       cert = new X509Certificate(pem)
@@ -54,9 +57,9 @@ export function parseCertificates (raw: string, variable: string, nowMs = Date.n
     const expiry = Date.parse(cert.validTo)
     const days = Math.floor((expiry - nowMs) / DAY_MS)
     if (expiry <= nowMs) {
-      result.warnings.push(`${label}: certificate "${cert.subject.replace(/\n/g, ', ')}" expired on ${new Date(expiry).toISOString()}; if the IdP has rolled over, paste the new one`)
+      result.expiryWarnings.push(`${label}: certificate "${cert.subject.replace(/\n/g, ', ')}" expired on ${new Date(expiry).toISOString()}; if the IdP has rolled over, paste the new one`)
     } else if (days < 30) {
-      result.warnings.push(`${label}: certificate "${cert.subject.replace(/\n/g, ', ')}" expires in ${days} days (${new Date(expiry).toISOString()}); add the IdP's next certificate, comma-separated`)
+      result.expiryWarnings.push(`${label}: certificate "${cert.subject.replace(/\n/g, ', ')}" expires in ${days} days (${new Date(expiry).toISOString()}); add the IdP's next certificate, comma-separated`)
     }
     result.earliestExpiry = Math.min(result.earliestExpiry ?? Infinity, expiry)
     result.pems.push(pem)

@@ -55,7 +55,7 @@ export class IdpTrust {
   get certs (): readonly string[] { return this.currentCerts }
   get issuers (): readonly string[] { return this.currentIssuers }
 
-  /** Days until the earliest trusted certificate expires. */
+  /** When the earliest trusted certificate expires, epoch ms. */
   get certificateExpiry (): number | undefined {
     const expiries = this.currentCerts.map((pem) => Date.parse(new X509Certificate(pem).validTo))
     return expiries.length > 0 ? Math.min(...expiries) : undefined

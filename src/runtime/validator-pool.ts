@@ -12,14 +12,11 @@
 // - Workers run at a lower priority than this thread (Linux), so /health and the other routes stay
 //   quick while validation saturates every core.
 import { Worker } from 'node:worker_threads'
-import fs from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors } from '../errors.js'
 import { deserializeError, type SerializedError } from './worker-errors.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../sp/types.js'
-import type { ValidationTask, WorkerMessage, WorkerOptions } from './validator-worker.js'
+import { reviveAssertion, validatorWorkerUrl, type ValidationTask, type WorkerMessage, type WorkerOptions } from './worker-protocol.js'
 
 export interface ValidatorPoolOptions {
   /** Worker threads; default: the number of cores. */
@@ -213,7 +210,7 @@ export class ValidatorPool {
         slot.inFlight.delete(message.id)
         slot.done++
         this.counters.validated++
-        if (message.ok) task.resolve(withNullPrototypeAttributes(message.value))
+        if (message.ok) task.resolve(reviveAssertion(message.value))
         else task.reject(deserializeError(message.error))
         if (!slot.retiring && (slot.done >= this.opts.maxValidations || message.heapBytes > this.opts.maxHeapMb * 1024 * 1024)) {
           this.retire(slot, { validations: slot.done, heapMb: Math.round(message.heapBytes / 1024 / 1024) })
@@ -291,80 +288,4 @@ export class ValidatorPool {
     }
     return best
   }
-}
-
-/** As validateLoginResponse makes it: a structured clone gives back a plain object instead. */
-function withNullPrototypeAttributes (value: ValidatedAssertion): ValidatedAssertion {
-  const attributes: Record<string, string[]> = Object.create(null)
-  for (const [name, values] of Object.entries(value.attributes)) attributes[name] = values
-  value.attributes = attributes
-  return value
-}
-
-/**
- * validator-worker beside this module: .js once built (dist/src/sp), .ts when this module is run
- * as TypeScript (tap): a worker inherits the parent's execArgv, hence its TypeScript loader.
- */
-export function validatorWorkerUrl (from: string = import.meta.url): URL {
-  const ext = path.extname(fileURLToPath(from))
-  const sibling = new URL(`./validator-worker${ext}`, from)
-  if (fs.existsSync(sibling)) return sibling
-  return pathToFileURL(path.join(path.dirname(fileURLToPath(from)), 'validator-worker.js'))
-}
-
-// One pool per process, shared by every app built in it (tests build hundreds), counted by users.
-// When the last user lets go, the workers stay a moment (unref'd: they never keep the process
-// alive), so that an app built right after another one does not wait for new workers.
-let shared: { pool: ValidatorPool, users: number, closing?: NodeJS.Timeout } | undefined
-
-export interface PoolLease {
-  validate: ValidatorPool['validate']
-  pool: ValidatorPool
-  /** Lets go of the pool; the last user's release closes it after `lingerMs`. */
-  release: () => Promise<void>
-}
-
-export interface SharedPoolOptions extends ValidatorPoolOptions {
-  /** How long the pool outlives its last user. Default 2 s; 0 closes it at once. */
-  lingerMs?: number
-}
-
-/**
- * The process-wide pool of `size` workers, started on first use and closed when its last user
- * releases it (after `lingerMs`). Resolves once it can validate.
- */
-export async function acquireValidatorPool (options: SharedPoolOptions = {}): Promise<PoolLease> {
-  const { lingerMs = 2000, ...poolOptions } = options
-  const size = Math.max(1, poolOptions.size ?? os.availableParallelism())
-  if (shared === undefined || shared.pool.size !== size || shared.pool.isClosed()) {
-    // A different size asks for its own pool; the old one closes when its users release it.
-    shared = { pool: new ValidatorPool({ ...poolOptions, size }), users: 0 }
-  }
-  const entry = shared
-  entry.users++
-  if (entry.closing !== undefined) {
-    clearTimeout(entry.closing)
-    entry.closing = undefined
-    entry.pool.ref()
-  }
-  let released = false
-  const release = async (): Promise<void> => {
-    if (released) return
-    released = true
-    if (--entry.users > 0) return
-    const close = async (): Promise<void> => {
-      if (shared === entry) shared = undefined
-      await entry.pool.close()
-    }
-    if (lingerMs <= 0 || shared !== entry) return await close()
-    entry.pool.unref()
-    entry.closing = setTimeout(() => { void close() }, lingerMs).unref()
-  }
-  try {
-    await entry.pool.ready()
-  } catch (err) {
-    await release()
-    throw err
-  }
-  return { validate: entry.pool.validate, pool: entry.pool, release }
 }

@@ -5,30 +5,10 @@ import os from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import { initSchemaValidator } from '../sp/read/schema.js'
 import { validateLoginResponse } from '../sp/read/response.js'
-import { serializeError, type SerializedError } from './worker-errors.js'
-import type { ResponseExpectations, ValidatedAssertion } from '../sp/types.js'
+import { serializeError } from './worker-errors.js'
+import type { ResponseExpectations } from '../sp/types.js'
+import type { ValidationTask, WorkerMessage, WorkerOptions } from './worker-protocol.js'
 
-export interface WorkerOptions {
-  /** Nice value added to this thread only (Linux: per thread): the event loop comes first. */
-  nice: number
-  /** A test hook: a response equal to this string kills the thread, as a crash would. */
-  crashOn?: string
-}
-
-export interface ValidationTask {
-  id: number
-  samlResponse: string
-  nowMs: number
-  /** Expectations are sent once per worker, then named by id: parsed keys stay cached here. */
-  expId: number
-  exp?: ResponseExpectations
-}
-
-export type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'startup-failed', error: SerializedError }
-  | { type: 'result', id: number, ok: true, value: ValidatedAssertion, heapBytes: number }
-  | { type: 'result', id: number, ok: false, error: SerializedError, heapBytes: number }
 
 const MAX_CACHED_EXPECTATIONS = 8
 

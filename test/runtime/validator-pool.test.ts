@@ -5,7 +5,9 @@ import t from 'tap'
 import { errors } from '../../src/errors.js'
 import { deserializeError, errorFromCode, serializeError } from '../../src/runtime/worker-errors.js'
 import { validateLoginResponse } from '../../src/sp/read/response.js'
-import { ValidatorPool, acquireValidatorPool, validatorWorkerUrl } from '../../src/runtime/validator-pool.js'
+import { ValidatorPool } from '../../src/runtime/validator-pool.js'
+import { validatorWorkerUrl } from '../../src/runtime/worker-protocol.js'
+import { acquireValidatorPool } from '../../src/runtime/shared-validator-pool.js'
 import type { ResponseExpectations } from '../../src/sp/types.js'
 import {
   ATTACKER_CERT, TEST_NOW, buildResponse, buildResponseXml, testExpectations, toBase64

@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, isSamlRejection, type GatewayError } from '../../errors.js'
+import { PATHS } from '../../routes.js'
 import { renderPage, type Page } from '../pages.js'
 
 declare module 'fastify' {
@@ -30,7 +31,7 @@ const DEFAULT_HINT = 'Sign in again. If it fails again, give the reference below
 export interface ErrorHandlerOptions { basePath: string }
 
 export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
-  const stylesheet = `${opts.basePath}/style.css`
+  const stylesheet = `${opts.basePath}${PATHS.stylesheet}`
 
   app.decorateReply('errorCode', null)
   app.decorateReply('sendPage', function sendPage (this: FastifyReply, status: number, page: Page) {

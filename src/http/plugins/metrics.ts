@@ -4,6 +4,7 @@
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { FastifyRequest } from 'fastify'
+import { PATHS } from '../../routes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -60,7 +61,7 @@ export default fp<MetricsOptions>(async function metricsPlugin (app, opts) {
   })
   app.decorate('metrics', metrics)
 
-  const acs = `${opts.basePath}/callback`
+  const acs = `${opts.basePath}${PATHS.callback}`
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.url !== acs || request.method !== 'POST') return
     // accepted: signed in and handed off; rejected: the SAML message was refused; failed: anything
@@ -72,7 +73,7 @@ export default fp<MetricsOptions>(async function metricsPlugin (app, opts) {
   })
 
   if (opts.exposure === 'off') return
-  app.get(`${opts.basePath}/metrics`, async (request: FastifyRequest, reply) => {
+  app.get(`${opts.basePath}${PATHS.metrics}`, async (request: FastifyRequest, reply) => {
     // Behind nginx every request comes from loopback: one that was forwarded is not local.
     const forwarded = request.headers['x-forwarded-for'] !== undefined || request.headers.forwarded !== undefined
     if (opts.exposure === 'loopback' && (forwarded || !LOOPBACK.test(request.socket.remoteAddress ?? ''))) {

@@ -8,15 +8,13 @@ import fp from 'fastify-plugin'
 import rateLimit from '@fastify/rate-limit'
 import type { RouteOptions } from 'fastify'
 import { errors } from '../../errors.js'
+import { LIMITED_PATHS } from '../../routes.js'
 
 export interface RateLimitOptions {
   basePath: string
   /** Requests per window per client address; the plugin does nothing without it. */
   limit?: { max: number, windowMs: number }
 }
-
-/** The limited routes, under the base path. `/login` is the same handler as `/`. */
-export const LIMITED_PATHS = ['/', '/login', '/callback', '/logout/callback'] as const
 
 export default fp<RateLimitOptions>(async function rateLimitPlugin (app, opts) {
   const limit = opts.limit

@@ -75,3 +75,11 @@ export function readBrowserBinding (request: FastifyRequest): string | undefined
   const unsigned = request.unsignCookie(raw)
   return unsigned.valid && unsigned.value !== null ? unsigned.value : undefined
 }
+
+/** The session's person, unless the IdP session it came from has ended (SessionNotOnOrAfter). */
+export function liveUser (request: FastifyRequest, nowMs: number): SessionUser | undefined {
+  const user = request.session.user
+  if (user === undefined) return undefined
+  if (user.idpSessionEnd !== undefined && user.idpSessionEnd <= nowMs) return undefined
+  return user
+}

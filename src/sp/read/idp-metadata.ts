@@ -1,5 +1,6 @@
 // Reading IdP metadata (Entra's federationmetadata.xml or any SAML 2.0 EntityDescriptor): the
 // entity ID, every signing certificate, the SSO/SLO Redirect URLs, and how long it may be cached.
+import { certificatePem } from '../certificate.js'
 import { NS as SAML_NS, attr, childElements, firstChild, parseXml, refuseDoctype, trimmedTextOf } from './xml.js'
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata'
@@ -36,7 +37,7 @@ export function parseIdpMetadata (xml: string, wantedEntityId?: string): IdpMeta
     for (const data of keyInfo === null ? [] : childElements(keyInfo, DS, 'X509Data')) {
       for (const cert of childElements(data, DS, 'X509Certificate')) {
         const body = trimmedTextOf(cert).replace(/\s+/g, '')
-        if (body !== '') signingCerts.push(`-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`)
+        if (body !== '') signingCerts.push(certificatePem(body))
       }
     }
   }

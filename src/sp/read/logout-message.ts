@@ -9,8 +9,8 @@ import crypto from 'node:crypto'
 import { inflateRawSync } from 'node:zlib'
 import { errors } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
-import { idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
-import { parseInstant } from './response.js'
+import { RSA_SHA1, SIGNATURE_ALGORITHMS, idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
+import { parseInstant } from './time.js'
 import { NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml, trimmedTextOf } from './xml.js'
 
 export interface LogoutExpectations {
@@ -54,12 +54,6 @@ export interface InboundLogoutResponse extends LogoutCommon {
 
 export type InboundLogout = InboundLogoutRequest | InboundLogoutResponse
 
-const REDIRECT_SIGNATURE_ALGORITHMS: Record<string, string> = {
-  'http://www.w3.org/2000/09/xmldsig#rsa-sha1': 'sha1',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'sha256',
-  'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'sha512'
-}
-
 /** HTTP-Redirect binding: `rawQuery` is the query string as it arrived (without '?'). */
 export function readRedirectLogout (rawQuery: string, exp: LogoutExpectations, nowMs: number): InboundLogout {
   if (rawQuery.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
@@ -73,8 +67,8 @@ export function readRedirectLogout (rawQuery: string, exp: LogoutExpectations, n
     const sigAlg = params.get('SigAlg')
     if (sigAlg === undefined) throw new errors.SamlSignature('Signature without SigAlg')
     const algorithm = formDecode(sigAlg)
-    const hash = REDIRECT_SIGNATURE_ALGORITHMS[algorithm]
-    if (hash === undefined || (hash === 'sha1' && !exp.allowSha1)) throw new errors.SamlWeakAlgorithm(algorithm)
+    const hash = SIGNATURE_ALGORITHMS[algorithm]
+    if (hash === undefined || (algorithm === RSA_SHA1 && !exp.allowSha1)) throw new errors.SamlWeakAlgorithm(algorithm)
     // saml-bindings §3.4.4.1: the octets are the raw parameters, in this order.
     const octets = `${kind}=${message}${relayState !== undefined ? `&RelayState=${relayState}` : ''}&SigAlg=${sigAlg}`
     const signature = Buffer.from(formDecode(params.get('Signature') as string), 'base64')

@@ -1,10 +1,13 @@
-// Validates a SAML 2.0 login response (HTTP-POST binding) as DESIGN.md section 5 says. Pure and
-// synchronous: the stateful checks (InResponseTo against our requests, replay) are the caller's.
-// Every value returned is read from the bytes a verified signature covers.
+// Validates a SAML 2.0 login response (HTTP-POST binding): size and shape, signatures, status,
+// issuer, audience, destination and recipient, time, subject. Pure and synchronous: the stateful
+// checks (InResponseTo against our requests, replay) are the caller's (sp/login-flow.ts). Every
+// value returned is read from the bytes a verified signature covers.
 import { errors } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
 import { decryptResponse } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
+import { TimeWindow } from './time.js'
+import { bareAudience } from '../entra.js'
 import { idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
 import {
   NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml,
@@ -157,12 +160,11 @@ function checkIssuers (response: Element, assertion: Element, exp: ResponseExpec
 
 /** Every AudienceRestriction must name us; Entra writes `spn:<id>` when the identifier is no URI. */
 function checkAudience (conditions: Element | null, audience: string): void {
-  const bare = (value: string): string => value.startsWith('spn:') ? value.slice(4) : value
-  const ours = bare(audience)
+  const ours = bareAudience(audience)
   const restrictions = conditions == null ? [] : childElements(conditions, NS.saml, 'AudienceRestriction')
   if (restrictions.length === 0) throw new errors.SamlAudience()
   for (const restriction of restrictions) {
-    const names = childElements(restriction, NS.saml, 'Audience').map((a) => bare(trimmedTextOf(a)))
+    const names = childElements(restriction, NS.saml, 'Audience').map((a) => bareAudience(trimmedTextOf(a)))
     if (!names.includes(ours)) throw new errors.SamlAudience()
   }
 }
@@ -177,40 +179,6 @@ function bearerConfirmation (subject: Element, acsUrl: string): Element {
   const ours = data.find((scd) => attr(scd, 'Recipient') === acsUrl)
   if (ours == null) throw new errors.SamlRecipient()
   return ours
-}
-
-type ErrorClass = typeof errors.SamlExpired
-
-/** Validity checks with the skew on both sides: [NotBefore - skew, NotOnOrAfter + skew). */
-class TimeWindow {
-  constructor (private readonly now: number, private readonly skew: number) {}
-
-  instant (el: Element | null, name: string): number | undefined {
-    const value = el == null ? undefined : attr(el, name)
-    return value == null ? undefined : parseInstant(value, name)
-  }
-
-  notBefore (start: number | undefined): void {
-    if (start != null && this.now < start - this.skew) throw new errors.SamlNotYetValid()
-  }
-
-  notOnOrAfter (end: number | undefined, Err: ErrorClass): void {
-    if (end != null && this.now >= end + this.skew) throw new Err()
-  }
-}
-
-const DATE_TIME = /^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/
-
-/** xs:dateTime → epoch ms. SAML times are UTC; a missing zone is read as UTC, digits past ms dropped. */
-export function parseInstant (value: string, name = 'time'): number {
-  const m = DATE_TIME.exec(value.trim())
-  if (m == null) throw new errors.SamlSchema(`${name} is not an xs:dateTime`)
-  const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m
-  const ms = Number((frac + '00').slice(0, 3))
-  let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms)
-  if (zone !== 'Z') t -= (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4))) * 60_000
-  if (!Number.isFinite(t)) throw new errors.SamlSchema(`${name} is out of range`)
-  return t
 }
 
 function firstDescendant (el: Element, path: string[]): Element | null {

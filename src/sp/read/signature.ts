@@ -6,14 +6,15 @@ import { SignedXml } from 'xml-crypto'
 import { findAncestorNsForElement, findChildren } from 'xml-crypto/lib/utils.js'
 import { DOMParser } from '@xmldom/xmldom'
 import { errors } from '../../errors.js'
+import { certificatePem } from '../certificate.js'
 import { NS, attr, childElements, firstChild, shortReason } from './xml.js'
 
-const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'
+export const RSA_SHA1 = 'http://www.w3.org/2000/09/xmldsig#rsa-sha1'
 const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1'
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature'
 
 /** Signature algorithm URI → node:crypto digest name. RSA-SHA1 only with allowSha1. */
-const SIGNATURE_ALGORITHMS: Record<string, string> = {
+export const SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = {
   [RSA_SHA1]: 'sha1',
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256': 'sha256',
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'sha512'
@@ -52,9 +53,7 @@ export function idpKeys (certs: readonly string[]): KeyObject[] {
   if (keys == null) {
     keys = []
     for (const cert of certs) {
-      const pem = cert.includes('-----BEGIN')
-        ? cert
-        : `-----BEGIN CERTIFICATE-----\n${cert.replace(/\s+/g, '')}\n-----END CERTIFICATE-----\n`
+      const pem = cert.includes('-----BEGIN') ? cert : certificatePem(cert)
       try {
         keys.push(crypto.createPublicKey(pem))
       } catch {
@@ -212,8 +211,14 @@ function checkDocumentUniqueness (check: EnvelopedSignatureCheck, id: string | u
  * looking anything up by XPath: the caller has already established that the one Reference points
  * at `signed`, whose ID occurs once. Returns the canonical XML that was digested.
  */
-function checkCryptography (check: EnvelopedSignatureCheck, { signatureAlgorithm, hashName, digestAlgorithm, uri }: Algorithms): string {
-  const { signature, signed } = check
+function checkCryptography (check: EnvelopedSignatureCheck, algorithms: Algorithms): string {
+  const { sig, canonSignedInfo } = verifySignedInfo(check, algorithms)
+  return digestSignedElement(check, sig, canonSignedInfo, algorithms)
+}
+
+/** Stage A: SignedInfo canonicalized as it declares; stage B: its SignatureValue against the configured keys only. */
+function verifySignedInfo (check: EnvelopedSignatureCheck, { signatureAlgorithm, hashName }: Algorithms): { sig: SignedXml, canonSignedInfo: string } {
+  const { signature } = check
   const sig = new SignedXml({ publicCert: 'configured-keys-only', getCertFromKeyInfo: () => null })
   sig.idAttributes = ['ID']
   const internals = sig as unknown as SignedXmlInternals
@@ -243,8 +248,12 @@ function checkCryptography (check: EnvelopedSignatureCheck, { signatureAlgorithm
   })) {
     throw new errors.SamlSignature('the signature does not verify with any configured IdP certificate')
   }
+  return { sig, canonSignedInfo }
+}
 
-  // Read the Reference back from the verified bytes only.
+/** The Reference read back from the verified bytes only; the element digested as it says and compared in constant time. */
+function digestSignedElement (check: EnvelopedSignatureCheck, sig: SignedXml, canonSignedInfo: string, { digestAlgorithm, uri }: Algorithms): string {
+  const internals = sig as unknown as SignedXmlInternals
   let canonXml: string
   let digestValue: Buffer | undefined
   try {
@@ -269,17 +278,16 @@ function checkCryptography (check: EnvelopedSignatureCheck, { signatureAlgorithm
     digestValue = strictBase64(typeof ref.digestValue === 'string' ? ref.digestValue : undefined)
     // Same-document reference: comments are discarded before the transforms; the enveloped-signature
     // transform removes exactly the loaded ds:Signature (found by its path inside `signed`).
-    canonXml = internals.canonicalize(transforms, signed, {
+    canonXml = internals.canonicalize(transforms, check.signed, {
       inclusiveNamespacesPrefixList: ref.inclusiveNamespacesPrefixList,
       // As xml-crypto: a whole-document reference has no ancestors to take namespaces from.
-      ancestorNamespaces: uri === '' ? [] : findAncestorNsForElement(signed)
+      ancestorNamespaces: uri === '' ? [] : findAncestorNsForElement(check.signed)
     }, { discardComments: true })
   } catch (err) {
     if (err instanceof errors.SamlSignature) throw err
     throw new errors.SamlSignature(shortReason(String((err as Error).message)))
   }
-  const hash = DIGEST_HASHES[digestAlgorithm]
-  const digest = crypto.createHash(hash).update(canonXml, 'utf8').digest()
+  const digest = crypto.createHash(DIGEST_HASHES[digestAlgorithm]).update(canonXml, 'utf8').digest()
   if (digestValue == null || digestValue.length !== digest.length || !crypto.timingSafeEqual(digest, digestValue)) {
     throw new errors.SamlSignature('the signed content was changed (digest mismatch)')
   }

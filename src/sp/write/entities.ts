@@ -1,6 +1,6 @@
 // samlify's SP and IdP entities, built once from the configuration. samlify builds what we send
-// (AuthnRequest, LogoutRequest, LogoutResponse, metadata); what we receive is validated by our own
-// lean flow (validate-response.ts), which does the checks samlify leaves out.
+// (AuthnRequest, LogoutRequest, LogoutResponse, metadata: the other files of sp/write); what we
+// receive is read by sp/read, which does the checks samlify leaves out.
 import samlify from 'samlify'
 import type { Config } from '../../config/index.js'
 
@@ -44,16 +44,4 @@ export function createSamlEntities (config: Config): SamlEntities {
       : []
   })
   return { sp, idp }
-}
-
-/** The AuthnRequest as a redirect URL to the IdP, and its ID to remember. */
-export function createLoginRedirect (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, url: string } {
-  const { id, context } = entities.sp.createLoginRequest(entities.idp, 'redirect', {
-    forceAuthn: opts.forceAuthn === true ? true : undefined
-  }) as { id: string, context: string }
-  return { id, url: context }
-}
-
-export function spMetadata (entities: SamlEntities): string {
-  return entities.sp.getMetadata()
 }

@@ -6,7 +6,8 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import { isSamlRejection, type GatewayError } from '../../../src/errors.js'
 import type { ResponseExpectations } from '../../../src/sp/types.js'
-import { parseInstant, validateLoginResponse } from '../../../src/sp/read/response.js'
+import { validateLoginResponse } from '../../../src/sp/read/response.js'
+import { parseInstant } from '../../../src/sp/read/time.js'
 import { IDP_CERT, REPO_ROOT, TEST_NOW, toBase64 } from '../../helpers/idp.js'
 
 const DIR = path.resolve(REPO_ROOT, '..', 'shared', 'fixtures', 'third-party')
