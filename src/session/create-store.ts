@@ -5,8 +5,9 @@ import { MemoryStore } from './store-memory.js'
 import { RedisStore, type StoreLogger } from './store-redis.js'
 import { SqliteStore } from './store-sqlite.js'
 import type { GatewayStore } from './store.js'
+import type { StoreKind } from '../config/session.js'
 
-export type StoreKind = 'sqlite' | 'redis' | 'memory'
+export type { StoreKind }
 
 export interface CreateStoreOptions {
   /** Where the SQLite file lives (`sessions.sqlite`); created when missing. */
