@@ -1,12 +1,13 @@
 // Where state lives: the data directory, the session store and its TTL, the secrets that sign
 // session cookies and identity headers.
 import { resolve } from 'node:path'
+import { STORE_KINDS, type StoreKind } from '../session/create-store.js'
 import { str, text, type EnvOf, type ReadContext } from './env.js'
 import { duration } from './values.js'
 
 export const sessionSchema = {
   GATEWAY_DATA_DIR: { type: 'string', default: './data' },
-  GATEWAY_SESSION_STORE: { type: 'string', enum: ['sqlite', 'redis', 'memory'], default: 'sqlite' },
+  GATEWAY_SESSION_STORE: { type: 'string', enum: STORE_KINDS, default: 'sqlite' },
   GATEWAY_REDIS_URL: str,
   GATEWAY_SESSION_TTL: { type: 'string', default: '8h' },
   GATEWAY_SESSION_SECRET: str,
@@ -15,8 +16,7 @@ export const sessionSchema = {
   GATEWAY_IDENTITY_SECRET: str
 } as const
 
-/** The session store backends. */
-export type StoreKind = EnvOf<typeof sessionSchema>['GATEWAY_SESSION_STORE']
+export type { StoreKind }
 
 export function readSession (env: EnvOf<typeof sessionSchema>, { problems, cwd }: ReadContext) {
   const store: StoreKind = env.GATEWAY_SESSION_STORE

@@ -32,7 +32,7 @@ function inlineError (b64: string, exp: ResponseExpectations, now = TEST_NOW): (
 }
 
 t.test('the worker module is found beside the pool: .ts under tap, .js once built', async (t) => {
-  t.match(validatorWorkerUrl().pathname, /\/src\/sp\/validator-worker\.ts$/)
+  t.match(validatorWorkerUrl().pathname, /\/src\/runtime\/validator-worker\.ts$/)
   t.match(validatorWorkerUrl('file:///opt/gw/dist/src/runtime/validator-pool.js').pathname, /\/dist\/src\/runtime\/validator-worker\.js$/)
 })
 
