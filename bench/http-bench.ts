@@ -158,9 +158,9 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
       })))
 
       // 3. The storm on the ACS, with /health requested meanwhile and the server sampled.
-      let sampling = true
+      const sampling = new AbortController()
       const sampler = (async () => {
-        while (sampling) {
+        while (!sampling.signal.aborted) {
           const s = await server.call<ServerStats>({ cmd: 'stats' })
           peak = Math.max(peak, s.rss)
           if (s.pool !== undefined) queued.push(s.pool.queued)
@@ -186,7 +186,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
         })
       })
       await server.call({ cmd: 'measure-stop' })
-      sampling = false
+      sampling.abort()
       await sampler
       const p = posts as Lanes
       postMs += p.ms

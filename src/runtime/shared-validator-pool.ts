@@ -48,7 +48,7 @@ export async function acquireValidatorPool (options: SharedPoolOptions = {}): Pr
     }
     if (lingerMs <= 0 || shared !== entry) return await close()
     entry.pool.unref()
-    entry.closing = setTimeout(() => { void close() }, lingerMs).unref()
+    entry.closing = setTimeout(() => { close().catch(() => {}) }, lingerMs).unref()
   }
   try {
     await entry.pool.ready()

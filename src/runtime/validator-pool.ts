@@ -215,7 +215,7 @@ export class ValidatorPool {
         if (!slot.retiring && (slot.done >= this.opts.maxValidations || message.heapBytes > this.opts.maxHeapMb * 1024 * 1024)) {
           this.retire(slot, { validations: slot.done, heapMb: Math.round(message.heapBytes / 1024 / 1024) })
         }
-        if (slot.retiring && slot.inFlight.size === 0) void slot.worker.terminate()
+        if (slot.retiring && slot.inFlight.size === 0) slot.worker.terminate().catch(() => {})
         this.dispatch()
       }
     }
@@ -262,7 +262,7 @@ export class ValidatorPool {
     this.closed = true
     this.rejectFirstReady(err)
     for (const task of this.queue.splice(0)) task.reject(err)
-    for (const slot of this.slots) void slot.worker.terminate()
+    for (const slot of this.slots) slot.worker.terminate().catch(() => {})
   }
 
   private dispatch (): void {

@@ -9,7 +9,6 @@ import { serializeError } from './worker-errors.js'
 import type { ResponseExpectations } from '../sp/types.js'
 import type { ValidationTask, WorkerMessage, WorkerOptions } from './worker-protocol.js'
 
-
 const MAX_CACHED_EXPECTATIONS = 8
 
 function start (): void {

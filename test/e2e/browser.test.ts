@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { launchChromium, missingTools, screenshot } from './support/_chromium.js'
-import { startProduction, type Production } from './support/_production.js'
+import { launchChromium, missingTools, screenshot } from './_chromium.js'
+import { startProduction, type Production } from './_production.js'
 
 const missing = missingTools()
 if (missing !== undefined) {

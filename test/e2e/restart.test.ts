@@ -78,4 +78,3 @@ t.test('memory store (the control): a restart forgets the session, so login goes
   t.equal(again.statusCode, 302)
   t.ok(String(again.headers.location).startsWith(ENTRA_ENTRYPOINT), 'back to the IdP')
 })
-

@@ -175,4 +175,3 @@ function inflate (base64: string, limit: number): string {
     throw new errors.SamlMalformed('not a DEFLATE-compressed message')
   }
 }
-

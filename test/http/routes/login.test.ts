@@ -1,11 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestApp, ENTRA_ENTRYPOINT } from '../../helpers/app.js'
 import { startUpstream, type StubUpstream } from '../../helpers/upstream.js'
 import { buildResponse, TEST_NAME_ID, TEST_NOW as TEST_NOW_MS } from '../../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../../helpers/login.js'
 import type { TestApp } from '../../helpers/app.js'
 
-async function setup (t: Tap.Test, env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
+async function setup (t: Test, env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
   let app: TestApp | undefined
   const upstream = await startUpstream({
     issuer: 'https://motion.example.com/api/auth/saml',
@@ -16,8 +16,6 @@ async function setup (t: Tap.Test, env: Record<string, string> = {}): Promise<Te
   app = await buildTestApp(t, { env: { GATEWAY_UPSTREAM_LOGIN_URL: upstream.url, ...env } })
   return { ...app, upstream }
 }
-type Tap = typeof t
-declare namespace Tap { type Test = Parameters<Parameters<Tap['test']>[1]>[0] }
 
 t.test('GET /api/auth/saml without a session redirects to the IdP with a remembered, browser-bound AuthnRequest', async (t) => {
   const { app } = await setup(t)
@@ -194,7 +192,7 @@ t.test('multi-login: a 300 answer shows a chooser; the choice needs the CSRF tok
   t.equal(forged.json().error, 'CSRF_TOKEN')
   const missing = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '42' }, headers: { accept: 'application/json' } })
   t.equal(missing.json().error, 'CSRF_TOKEN')
-  const other = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '99', csrf } , headers: { accept: 'application/json' } })
+  const other = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '99', csrf }, headers: { accept: 'application/json' } })
   t.equal(other.json().error, 'CSRF_TOKEN', 'a profile that was not offered')
   const chosen = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '42', csrf } })
   t.equal(chosen.statusCode, 302)
