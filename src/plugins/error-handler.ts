@@ -2,7 +2,7 @@
 // stable code and that id (HTML for browsers, JSON otherwise). Never the XML, never a stack.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { errors, isSamlRejection, type GatewayError } from '../errors.js'
+import { errors, isSamlRejection, logSafe, publicMessage, type GatewayError } from '../errors.js'
 import { renderPage, type Page } from '../pages.js'
 
 declare module 'fastify' {
@@ -48,13 +48,14 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
     const status = err.statusCode ?? 500
     const log = { code: err.code, correlationId: request.id, route: request.routeOptions.url }
     if (status >= 500) request.log.error({ ...log, err: err.cause ?? err }, 'request failed')
-    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: err.message }, 'SAML message rejected')
-    else request.log.info({ ...log, detail: err.message }, 'request refused')
+    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: logSafe(err.message) }, 'SAML message rejected')
+    else request.log.info({ ...log, detail: logSafe(err.message) }, 'request refused')
 
     const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'Sign-in failed'
     return reply.sendPage(status, {
       title,
-      message: status === 500 ? 'An unexpected error happened.' : err.message,
+      // The code's own wording: what the message carries (an attacker's text, often) is logged only.
+      message: status === 500 ? 'An unexpected error happened.' : publicMessage(err.code) ?? 'The request was refused.',
       hint: HINTS[err.code] ?? DEFAULT_HINT,
       code: err.code
     })
