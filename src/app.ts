@@ -18,6 +18,7 @@ import { LogoutFlow } from './sp/logout-flow.js'
 import { hashSessionId, type IdentityMinter } from './identity/mint.js'
 import { notifyLogout } from './upstream/notify-logout.js'
 import { validateLoginResponse } from './sp/validate-response.js'
+import { readLogoutMessage, type LogoutExpectations } from './sp/logout-message.js'
 import { initSchemaValidator } from './sp/schema-validator.js'
 import { acquireValidatorPool } from './sp/validator-pool.js'
 import { IdpTrust } from './sp/idp-trust.js'
@@ -110,6 +111,14 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     : undefined
   if (validatorPool !== undefined) app.addHook('onClose', async () => { await validatorPool.release() })
   const entities = createSamlEntities(config)
+  const logoutExpectations: LogoutExpectations = {
+    get idpIssuers () { return idpTrust.issuers },
+    get idpCerts () { return idpTrust.certs },
+    sloUrl: config.sloUrl,
+    allowSha1: config.validation.allowSha1,
+    clockSkewMs: config.validation.clockSkewMs,
+    maxMessageBytes: config.validation.maxMessageBytes
+  }
   const minter = createIdentityMinter(identityKeys, {
     issuer: `${config.publicOrigin}${config.basePath}`,
     audience: config.upstream.audience,
@@ -140,14 +149,11 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
       notifyUpstream: upstreamLogoutNotifier(config, minter, deps.upstreamDispatcher)
     }),
     idpTrust,
-    logoutExpectations: {
-      get idpIssuers () { return idpTrust.issuers },
-      get idpCerts () { return idpTrust.certs },
-      sloUrl: config.sloUrl,
-      allowSha1: config.validation.allowSha1,
-      clockSkewMs: config.validation.clockSkewMs,
-      maxMessageBytes: config.validation.maxMessageBytes
-    },
+    logoutExpectations,
+    // The SLO endpoint parses untrusted XML too: in the validator workers, never on the event loop.
+    readLogout: validatorPool !== undefined
+      ? async (input, nowMs) => await validatorPool.readLogout(input, logoutExpectations, nowMs)
+      : async (input, nowMs) => readLogoutMessage(input, logoutExpectations, nowMs),
     secureCookies: config.publicOrigin.startsWith('https:'),
     now,
     upstreamDispatcher: deps.upstreamDispatcher

@@ -3,7 +3,7 @@ import type { Config } from './config.js'
 import type { GatewayStore } from './session/store.js'
 import type { LoginFlow } from './sp/login-flow.js'
 import type { LogoutFlow } from './sp/logout-flow.js'
-import type { LogoutExpectations } from './sp/logout-message.js'
+import type { InboundLogout, LogoutExpectations, LogoutInput } from './sp/logout-message.js'
 import type { IdpTrust } from './sp/idp-trust.js'
 import type { SamlEntities } from './sp/entities.js'
 import type { IdentityKeys } from './identity/keys.js'
@@ -16,6 +16,8 @@ export interface Gateway {
   login: LoginFlow
   logout: LogoutFlow
   logoutExpectations: LogoutExpectations
+  /** Reads a message at the SLO endpoint: in a validator worker when there are any. */
+  readLogout: (input: LogoutInput, nowMs: number) => Promise<InboundLogout>
   /** The IdP's issuers and signing certificates, refreshed from its metadata when configured. */
   idpTrust: IdpTrust
   entities: SamlEntities

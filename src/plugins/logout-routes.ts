@@ -1,12 +1,11 @@
 // Single logout routes (DESIGN §2): /logout starts it here, /logout/callback takes the IdP's
 // messages. The local session always goes first.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { readPostLogout, readRedirectLogout } from '../sp/logout-message.js'
 import { safeReturnTo } from '../sp/return-to.js'
 import { SESSION_COOKIE } from './session.js'
 
 export default async function logoutRoutes (app: FastifyInstance): Promise<void> {
-  const { config, logout, logoutExpectations, now } = app.gateway
+  const { config, logout, readLogout, now } = app.gateway
 
   const endLocalSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const user = request.session.user
@@ -28,9 +27,9 @@ export default async function logoutRoutes (app: FastifyInstance): Promise<void>
   app.post('/logout', spLogout)
 
   const sloEndpoint = async (request: FastifyRequest, reply: FastifyReply) => {
-    const message = request.method === 'GET'
-      ? readRedirectLogout(rawQuery(request.raw.url ?? ''), logoutExpectations, now())
-      : readPostLogout((request.body ?? {}) as Record<string, unknown>, logoutExpectations, now())
+    const message = await readLogout(request.method === 'GET'
+      ? { binding: 'redirect', rawQuery: rawQuery(request.raw.url ?? '') }
+      : { binding: 'post', body: { ...(request.body ?? {}) as Record<string, unknown> } }, now())
 
     if (message.kind === 'response') {
       const { success } = await logout.complete(message)

@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { errors } from '../errors.js'
 import { deserializeError, type SerializedError } from './error-from-code.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
+import type { InboundLogout, LogoutExpectations, LogoutInput } from './logout-message.js'
 import type { ValidationTask, WorkerMessage, WorkerOptions } from './validator-worker.js'
 
 export interface ValidatorPoolOptions {
@@ -45,12 +46,13 @@ export interface ValidatorPoolOptions {
 interface Task {
   id: number
   samlResponse: string
+  logout?: LogoutInput
   nowMs: number
   expId: number
-  exp: ResponseExpectations
+  exp: ResponseExpectations | LogoutExpectations
   /** Workers that died while running it. */
   crashes: number
-  resolve: (value: ValidatedAssertion) => void
+  resolve: (value: ValidatedAssertion | InboundLogout) => void
   reject: (err: unknown) => void
 }
 
@@ -118,12 +120,19 @@ export class ValidatorPool {
   }
 
   /** validateLoginResponse, in a worker thread. */
-  validate = (samlResponse: string, exp: ResponseExpectations, nowMs: number): Promise<ValidatedAssertion> => {
-    if (this.closed) return Promise.reject(new Error('the validator pool is closed'))
-    return new Promise((resolve, reject) => {
+  validate = async (samlResponse: string, exp: ResponseExpectations, nowMs: number): Promise<ValidatedAssertion> =>
+    await this.enqueue(samlResponse, undefined, exp, nowMs) as ValidatedAssertion
+
+  /** readLogoutMessage, in a worker thread: the SLO endpoint parses untrusted XML too. */
+  readLogout = async (input: LogoutInput, exp: LogoutExpectations, nowMs: number): Promise<InboundLogout> =>
+    await this.enqueue('', input, exp, nowMs) as InboundLogout
+
+  private async enqueue (samlResponse: string, logout: LogoutInput | undefined, exp: ResponseExpectations | LogoutExpectations, nowMs: number): Promise<ValidatedAssertion | InboundLogout> {
+    if (this.closed) throw new Error('the validator pool is closed')
+    return await new Promise((resolve, reject) => {
       // Expectations are read now (IdP certificates may have rolled over), as a plain object.
       const snapshot = { ...exp }
-      this.queue.push({ id: this.nextTaskId++, samlResponse, nowMs, exp: snapshot, expId: this.expectationId(snapshot), crashes: 0, resolve, reject })
+      this.queue.push({ id: this.nextTaskId++, samlResponse, logout, nowMs, exp: snapshot, expId: this.expectationId(snapshot), crashes: 0, resolve, reject })
       this.dispatch()
     })
   }
@@ -170,7 +179,7 @@ export class ValidatorPool {
     this.slots.clear()
   }
 
-  private expectationId (exp: ResponseExpectations): number {
+  private expectationId (exp: ResponseExpectations | LogoutExpectations): number {
     const key = JSON.stringify(exp)
     let id = this.expIds.get(key)
     if (id === undefined) {
@@ -213,7 +222,7 @@ export class ValidatorPool {
         slot.inFlight.delete(message.id)
         slot.done++
         this.counters.validated++
-        if (message.ok) task.resolve(withNullPrototypeAttributes(message.value))
+        if (message.ok) task.resolve(task.logout === undefined ? withNullPrototypeAttributes(message.value as ValidatedAssertion) : message.value)
         else task.reject(deserializeError(message.error))
         if (!slot.retiring && (slot.done >= this.opts.maxValidations || message.heapBytes > this.opts.maxHeapMb * 1024 * 1024)) {
           this.retire(slot, { validations: slot.done, heapMb: Math.round(message.heapBytes / 1024 / 1024) })
@@ -274,7 +283,7 @@ export class ValidatorPool {
       if (slot === undefined) return
       const task = this.queue.shift() as Task
       slot.inFlight.set(task.id, task)
-      const message: ValidationTask = { id: task.id, samlResponse: task.samlResponse, nowMs: task.nowMs, expId: task.expId }
+      const message: ValidationTask = { id: task.id, samlResponse: task.samlResponse, logout: task.logout, nowMs: task.nowMs, expId: task.expId }
       if (!slot.known.has(task.expId)) {
         message.exp = task.exp
         slot.known.add(task.expId)
@@ -319,6 +328,7 @@ let shared: { pool: ValidatorPool, users: number, closing?: NodeJS.Timeout } | u
 
 export interface PoolLease {
   validate: ValidatorPool['validate']
+  readLogout: ValidatorPool['readLogout']
   pool: ValidatorPool
   /** Lets go of the pool; the last user's release closes it after `lingerMs`. */
   release: () => Promise<void>
@@ -366,5 +376,5 @@ export async function acquireValidatorPool (options: SharedPoolOptions = {}): Pr
     await release()
     throw err
   }
-  return { validate: entry.pool.validate, pool: entry.pool, release }
+  return { validate: entry.pool.validate, readLogout: entry.pool.readLogout, pool: entry.pool, release }
 }

@@ -1,12 +1,15 @@
 // One validator thread of the pool (validator-pool.ts): compiles the SAML schemas once at start,
-// then runs validateLoginResponse for each task the pool sends, one at a time, off the event loop.
+// then runs validateLoginResponse (or, for the SLO endpoint, readLogoutMessage) for each task the
+// pool sends, one at a time, off the event loop.
 import { parentPort, workerData } from 'node:worker_threads'
 import os from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import { initSchemaValidator } from './schema-validator.js'
 import { validateLoginResponse } from './validate-response.js'
+import { readLogoutMessage, type LogoutExpectations, type LogoutInput } from './logout-message.js'
 import { serializeError, type SerializedError } from './error-from-code.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
+import type { InboundLogout } from './logout-message.js'
 
 export interface WorkerOptions {
   /** Nice value added to this thread only (Linux: per thread): the event loop comes first. */
@@ -18,16 +21,18 @@ export interface WorkerOptions {
 export interface ValidationTask {
   id: number
   samlResponse: string
+  /** A logout message to read instead of a login response. */
+  logout?: LogoutInput
   nowMs: number
   /** Expectations are sent once per worker, then named by id: parsed keys stay cached here. */
   expId: number
-  exp?: ResponseExpectations
+  exp?: ResponseExpectations | LogoutExpectations
 }
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'startup-failed', error: SerializedError }
-  | { type: 'result', id: number, ok: true, value: ValidatedAssertion, heapBytes: number }
+  | { type: 'result', id: number, ok: true, value: ValidatedAssertion | InboundLogout, heapBytes: number }
   | { type: 'result', id: number, ok: false, error: SerializedError, heapBytes: number }
 
 const MAX_CACHED_EXPECTATIONS = 8
@@ -47,7 +52,7 @@ function start (): void {
     return
   }
 
-  const expectations = new Map<number, ResponseExpectations>()
+  const expectations = new Map<number, ResponseExpectations | LogoutExpectations>()
   port.on('message', (task: ValidationTask) => {
     if (task.exp !== undefined) {
       expectations.set(task.expId, task.exp)
@@ -58,7 +63,9 @@ function start (): void {
     try {
       if (exp === undefined) throw new Error(`validator worker: unknown expectations ${task.expId}`)
       if (opts.crashOn !== undefined && task.samlResponse === opts.crashOn) process.exit(70)
-      const value = validateLoginResponse(task.samlResponse, exp, task.nowMs)
+      const value = task.logout !== undefined
+        ? readLogoutMessage(task.logout, exp as LogoutExpectations, task.nowMs)
+        : validateLoginResponse(task.samlResponse, exp as ResponseExpectations, task.nowMs)
       message = { type: 'result', id: task.id, ok: true, value, heapBytes: heapBytes() }
     } catch (err) {
       message = { type: 'result', id: task.id, ok: false, error: serializeError(err), heapBytes: heapBytes() }

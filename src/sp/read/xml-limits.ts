@@ -22,10 +22,10 @@ export interface XmlLimits {
 
 export const XML_LIMITS: Readonly<XmlLimits> = Object.freeze({
   maxDepth: 40,
-  maxElements: 6_000,
+  maxElements: 2_500,
   maxAttributesPerElement: 32,
-  maxAttributes: 12_000,
-  maxNamespaceDeclarations: 2_500,
+  maxAttributes: 2_500,
+  maxNamespaceDeclarations: 800,
   maxNamespacesInScope: 40
 })
 
