@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, isSamlRejection, logSafe, publicMessage, type GatewayError } from '../errors.js'
 import { renderPage, type Page } from '../pages.js'
+import { drainAfterAnswer } from '../http/drain-request.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -43,6 +44,7 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
   })
 
   app.setErrorHandler(function handleError (error, request, reply) {
+    if ((error as GatewayError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainAfterAnswer(request, reply)
     const err = normalize(error as GatewayError)
     reply.errorCode = err.code
     const status = err.statusCode ?? 500
