@@ -1,6 +1,7 @@
 // The only reader of process.env. Reads Motion's own variable names (DOMAIN, XC_SAML_*) and the
 // gateway's (GATEWAY_*), from the environment and a .env file, validates everything at once and
 // returns one frozen object. Every problem names its variable.
+import { isIP } from 'node:net'
 import envSchema from 'env-schema'
 import { readFileSync } from 'node:fs'
 import { parseEnv } from 'node:util'
@@ -47,7 +48,8 @@ export interface Config {
   }
   attributes: { email: readonly string[], emailCase: 'preserve' | 'lower', multiUserField?: string }
   postLogoutUrl: string
-  trustProxy: boolean | string
+  /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, named ranges), or false. */
+  trustProxy: false | string
   /** Who may read /metrics: loopback clients only (default), anyone, or nobody. */
   metrics: 'loopback' | 'public' | 'off'
   /** Requests per window per client address on the login, ACS and SLO routes; undefined: no limit. */
@@ -172,6 +174,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const skewMs = duration('GATEWAY_CLOCK_SKEW', raw.GATEWAY_CLOCK_SKEW as string, problems)
   const timeoutMs = duration('GATEWAY_UPSTREAM_TIMEOUT', raw.GATEWAY_UPSTREAM_TIMEOUT as string, problems)
   const rateLimit = parseRateLimit('GATEWAY_RATE_LIMIT', raw.GATEWAY_RATE_LIMIT as string, problems)
+  const trustProxy = parseTrustProxy(raw.GATEWAY_TRUST_PROXY as string, problems)
   const postLogoutUrl = (raw.GATEWAY_POST_LOGOUT_URL as string).trim()
   if (!postLogoutUrl.startsWith('/') && url('GATEWAY_POST_LOGOUT_URL', postLogoutUrl, problems) === undefined) {
     // url() has said what is wrong.
@@ -224,7 +227,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
       multiUserField: get('XC_SAML_MULTI_USER_FIELD')
     },
     postLogoutUrl,
-    trustProxy: parseTrustProxy(raw.GATEWAY_TRUST_PROXY as string),
+    trustProxy,
     logLevel: raw.GATEWAY_LOG_LEVEL as string,
     metrics: raw.GATEWAY_METRICS as 'loopback' | 'public' | 'off',
     rateLimit,
@@ -355,10 +358,24 @@ export function parseRateLimit (name: string, value: string, problems: string[])
   return max === 0 ? undefined : { max, windowMs }
 }
 
-function parseTrustProxy (value: string): boolean | string {
-  if (value === 'true') return true
-  if (value === 'false' || value === '') return false
-  return value
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * The proxies whose X-Forwarded-For is believed: addresses, CIDR ranges or proxy-addr's named
+ * ranges, or false. Never `true` or a hop count: those believe the left-most address a client
+ * wrote itself, so any client (or any process on the host) picks the address it is limited by.
+ */
+function parseTrustProxy (value: string, problems: string[]): false | string {
+  const parts = value.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'false')) return false
+  for (const part of parts) {
+    const [address, bits, extra] = part.split('/')
+    const max = isIP(address) === 6 ? 128 : 32
+    if (NAMED_RANGES.has(part) || (isIP(address) !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max)))) continue
+    problems.push(`GATEWAY_TRUST_PROXY must list the addresses of the proxies in front of the gateway (IP addresses, CIDR ranges, loopback, linklocal, uniquelocal) or be false (got ${JSON.stringify(part)}` +
+      `${part === 'true' || /^\d+$/.test(part) ? ': trusting every hop or a hop count lets any client choose its address with X-Forwarded-For' : ''})`)
+  }
+  return parts.join(',')
 }
 
 function deepFreeze<T> (value: T): T {

@@ -43,6 +43,7 @@ export const errors = {
   BadRequest: createError('BAD_REQUEST', 'Bad request: %s', 400),
   SessionRequired: createError('SESSION_REQUIRED', 'No gateway session', 401),
   CsrfToken: createError('CSRF_TOKEN', 'The form token is missing or wrong', 403),
+  AuthSubrequestOnly: createError('AUTH_SUBREQUEST_ONLY', 'Only the web server in front of the gateway may ask for an identity', 403),
   RateLimited: createError('RATE_LIMITED', 'Too many sign-in requests from this address: try again in %s', 429),
   // Not the client's fault.
   StoreUnavailable: createError('STORE_UNAVAILABLE', 'The session store is unavailable', 503),

@@ -14,7 +14,8 @@ export const DRAIN_MAX_MS = 10_000
 export function drainAfterAnswer (request: FastifyRequest, _reply: FastifyReply, limits = { bytes: DRAIN_MAX_BYTES, ms: DRAIN_MAX_MS }): void {
   const req = request.raw
   const socket = req.socket
-  if (req.complete || req.destroyed || socket === null) return
+  // light-my-request (inject) has no real socket: nothing to keep open there.
+  if (req.complete || req.destroyed || typeof socket?.destroy !== 'function') return
   // Node ends a `Connection: close` response with socket.destroySoon(): the write side only, here.
   socket.destroySoon = function halfClose () { this.end() }
   let drained = 0

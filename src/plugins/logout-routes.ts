@@ -1,8 +1,12 @@
 // Single logout routes (DESIGN §2): /logout starts it here, /logout/callback takes the IdP's
 // messages. The local session always goes first.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { safeReturnTo } from '../sp/return-to.js'
-import { SESSION_COOKIE } from './session.js'
+import { escapeHtml } from '../pages.js'
+import { fromAnotherSite } from '../http/same-origin.js'
+import { forgetPerson } from '../http/unsolicited-login.js'
+import { sessionCookieName } from './session.js'
 
 export default async function logoutRoutes (app: FastifyInstance): Promise<void> {
   const { config, logout, readLogout, now } = app.gateway
@@ -10,18 +14,38 @@ export default async function logoutRoutes (app: FastifyInstance): Promise<void>
   const endLocalSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const user = request.session.user
     await request.session.destroy()
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, secure: app.gateway.secureCookies, sameSite: 'lax' })
+    reply.clearCookie(sessionCookieName(app.gateway.secureCookies), { path: '/', httpOnly: true, secure: app.gateway.secureCookies, sameSite: 'lax' })
+    forgetPerson(request, reply)
     return user
   }
   const postLogoutUrl = (returnTo?: unknown) => safeReturnTo(returnTo, config.publicOrigin) ?? config.postLogoutUrl
 
-  const spLogout = async (request: FastifyRequest<{ Querystring: { returnTo?: string } }>, reply: FastifyReply) => {
+  const spLogout = async (request: FastifyRequest<{ Querystring: { returnTo?: string }, Body?: { csrf?: unknown, returnTo?: unknown } }>, reply: FastifyReply) => {
+    const body = (request.body ?? {}) as { csrf?: unknown, returnTo?: unknown }
+    const returnTo = request.query.returnTo ?? (typeof body.returnTo === 'string' ? body.returnTo : undefined)
+    // Logout CSRF: a cross-site link or form must not sign the person out (of the IdP too) unasked.
+    if (request.session.user !== undefined && fromAnotherSite(request, config.publicOrigin) && !validLogoutToken(request, body.csrf)) {
+      return confirmLogout(request, reply, returnTo)
+    }
     const user = await endLocalSession(request, reply)
-    const landing = postLogoutUrl(request.query.returnTo)
+    const landing = postLogoutUrl(returnTo)
     const idpUrl = await logout.begin(user, landing)
     app.metrics.logouts.inc({ kind: 'sp', outcome: 'ok' })
     request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: idpUrl !== undefined }, 'local session ended')
     return reply.redirect(idpUrl ?? landing, 302)
+  }
+  const confirmLogout = async (request: FastifyRequest, reply: FastifyReply, returnTo?: string) => {
+    request.session.logoutCsrf ??= randomBytes(24).toString('base64url')
+    request.log.info({ audit: 'logout', outcome: 'confirmation_asked' }, 'cross-site logout: confirmation asked')
+    return reply.sendPage(200, {
+      title: 'Sign out?',
+      message: 'Another site sent you here to sign out. Do you want to sign out?',
+      bodyHtml: `<form method="post" action="${escapeHtml(`${config.basePath}/logout`)}">` +
+        `<input type="hidden" name="csrf" value="${escapeHtml(request.session.logoutCsrf)}">` +
+        (returnTo === undefined ? '' : `<input type="hidden" name="returnTo" value="${escapeHtml(returnTo)}">`) +
+        '<button type="submit">Sign out</button></form>',
+      action: { href: config.postLogoutUrl, label: 'Stay signed in' }
+    })
   }
   app.get('/logout', spLogout)
   app.post('/logout', spLogout)
@@ -55,6 +79,14 @@ export default async function logoutRoutes (app: FastifyInstance): Promise<void>
   }
   app.get('/logout/callback', sloEndpoint)
   app.post('/logout/callback', sloEndpoint)
+}
+
+function validLogoutToken (request: FastifyRequest, token: unknown): boolean {
+  const expected = request.session.logoutCsrf
+  if (typeof token !== 'string' || expected === undefined) return false
+  const a = Buffer.from(token)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 function rawQuery (url: string): string {

@@ -9,10 +9,11 @@ import { safeReturnTo } from '../sp/return-to.js'
 import { answerWithHandoff, mintFor } from './handoff.js'
 import { IDENTITY_HEADER } from '../identity/mint.js'
 import { browserBinding, readBrowserBinding } from './session.js'
+import { askToConfirm, markPerson, takeConfirmed, unsolicitedNeedsConfirmation } from '../http/unsolicited-login.js'
 import type { SessionUser } from '../session/store.js'
 
 interface LoginQuery { returnTo?: string, forceAuthn?: string }
-interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown }
+interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown, continue?: unknown }
 interface ProfileBody { profile?: unknown, csrf?: unknown }
 
 export default async function samlRoutes (app: FastifyInstance): Promise<void> {
@@ -44,14 +45,26 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: AcsBody }>('/callback', async (request, reply) => {
     const body = (request.body ?? {}) as AcsBody
+    if (typeof body.continue === 'string' && body.SAMLResponse === undefined) {
+      // The confirmation of an unsolicited login (unsolicited-login.ts).
+      const held = await takeConfirmed(request, reply, body.continue)
+      await request.session.regenerate()
+      request.session.user = held.user
+      markPerson(request, reply, held.user)
+      request.log.info({ audit: 'login', outcome: 'accepted', nameId: held.user.nameId, idpInitiated: true, confirmed: true }, 'login accepted')
+      return answerWithHandoff(request, reply, held.user, { returnTo: held.returnTo })
+    }
     const result = await login.complete({
       samlResponse: body.SAMLResponse,
       relayState: body.RelayState,
       browserBinding: readBrowserBinding(request)
     })
+    const confirm = result.idpInitiated ? unsolicitedNeedsConfirmation(request, result) : undefined
+    if (confirm !== undefined) return askToConfirm(request, reply, result, confirm)
     // A new session id at every login: an id planted before login is never the one after.
     await request.session.regenerate()
     request.session.user = result.user
+    markPerson(request, reply, result.user)
     request.log.info({
       audit: 'login',
       outcome: 'accepted',
@@ -81,11 +94,17 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
   })
 
   // nginx auth_request: a fresh identity bound to the request nginx is deciding about, or 401.
+  // Only nginx's internal subrequest sets all three headers (its public server block clears them);
+  // a browser that reaches /auth by any path must not get a token for a request of its choosing.
   app.get('/auth', async (request, reply) => {
+    const method = headerValue(request.headers['x-original-method'])
+    const uri = headerValue(request.headers['x-original-uri'])
+    if (method === undefined || uri === undefined || headerValue(request.headers['x-gateway-auth-request']) !== '1') {
+      throw new errors.AuthSubrequestOnly()
+    }
+    reply.header('cache-control', 'no-store')
     const user = liveUser(request)
     if (user === undefined) return reply.code(401).send()
-    const method = headerValue(request.headers['x-original-method']) ?? 'GET'
-    const uri = headerValue(request.headers['x-original-uri']) ?? '/'
     let target: URL
     try {
       target = new URL(uri, config.publicOrigin)

@@ -25,7 +25,7 @@ export interface SessionData {
 }
 
 /** One-time values: outstanding AuthnRequests and LogoutRequests. */
-export type OneTimeKind = 'authn' | 'logout'
+export type OneTimeKind = 'authn' | 'logout' | 'pending'
 
 export interface GatewayStore {
   /** @fastify/session: the session, or null when absent or expired. */
