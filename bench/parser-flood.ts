@@ -9,11 +9,11 @@ import { join } from 'node:path'
 import { deflateRawSync } from 'node:zlib'
 import { DOMParser } from '@xmldom/xmldom'
 import { Pool } from 'undici'
-import { validateLoginResponse } from '../src/sp/validate-response.js'
-import { readLogoutMessage } from '../src/sp/logout-message.js'
-import { initSchemaValidator } from '../src/sp/schema-validator.js'
-import { IDP_CERT, TEST_IDP_ISSUER, TEST_NOW, TEST_SP_ENTITY_ID, TEST_TENANT, testExpectations } from '../test/helpers/idp.js'
-import { nested, parserAttacks } from '../test/attacks/_parser-attacks.js'
+import { validateLoginResponse } from '../src/sp/read/response.js'
+import { readLogoutMessage } from '../src/sp/read/logout-message.js'
+import { initSchemaValidator } from '../src/sp/read/schema.js'
+import { IDP_CERT, TEST_IDP_ISSUER, TEST_NOW, TEST_SP_ENTITY_ID, TEST_TENANT, testExpectations } from './fixture-idp.js'
+import { nested, parserBombs } from './parser-bombs.js'
 import { probe, runFor, sleep, startServer } from './harness.js'
 import { summarize, type Summary } from './stats.js'
 
@@ -43,7 +43,7 @@ export function parserCpu (runs = 9): Pick<ParserFloodFigures, 'cpuMs' | 'xmldom
   const exp = testExpectations()
   const logoutExp = { idpIssuers: [TEST_IDP_ISSUER], idpCerts: [IDP_CERT], sloUrl: `https://motion.example.com${BASE}/logout/callback`, allowSha1: false, clockSkewMs: 180_000, maxMessageBytes: 256 * 1024 }
   const cpuMs: ParserFloodFigures['cpuMs'] = {}
-  for (const bomb of parserAttacks()) {
+  for (const bomb of parserBombs()) {
     const b64 = Buffer.from(bomb.xml).toString('base64')
     const query = `SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(bomb.xml)).toString('base64'))}`
     const entries: Record<string, () => void> = {
@@ -77,7 +77,7 @@ export async function parserFlood (opts: { seconds: number, concurrency: number,
     GATEWAY_VALIDATION_WORKERS: String(opts.workers)
   }, dataDir)
   const http = new Pool(server.gatewayUrl, { connections: opts.concurrency })
-  const bodies = parserAttacks().flatMap((bomb) => {
+  const bodies = parserBombs().flatMap((bomb) => {
     const b64 = encodeURIComponent(Buffer.from(bomb.xml).toString('base64'))
     return [{ path: `${BASE}/callback`, body: `SAMLResponse=${b64}` }, { path: `${BASE}/logout/callback`, body: `SAMLRequest=${b64}` }]
   })

@@ -10,22 +10,33 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors } from '../errors.js'
-import { escapeHtml } from '../pages.js'
+import type { RequestTracker, SessionUser } from '../session/store.js'
 import type { LoginResult } from '../sp/login-flow.js'
-import type { SessionUser } from '../session/store.js'
+import { escapeHtml } from './pages.js'
 import { fromAnotherSite } from './same-origin.js'
 
 export const PENDING_LOGIN_TTL_MS = 5 * 60_000
 const PERSON_COOKIE = 'saml_gateway_person'
 const PENDING_COOKIE = 'saml_gateway_pending'
 
-interface Pending { user: SessionUser, returnTo?: string }
-
-const cookieName = (request: FastifyRequest, name: string): string => request.server.gateway.secureCookies ? `__Host-${name}` : name
-const cookieOptions = (request: FastifyRequest, maxAgeMs: number) => {
-  const secure = request.server.gateway.secureCookies
-  return { signed: true, httpOnly: true, secure, sameSite: secure ? 'none' as const : 'lax' as const, path: '/', maxAge: Math.floor(maxAgeMs / 1000) }
+export interface UnsolicitedOptions {
+  store: Pick<RequestTracker, 'putOnce' | 'takeOnce'>
+  /** The origin of the IdP's login page (XC_SAML_ENTRYPOINT): its auto-post carries it as Origin. */
+  idpOrigin: string
+  publicOrigin: string
+  basePath: string
+  secure: boolean
+  /** How long the person marker lives (the session TTL). */
+  sessionTtlMs: number
 }
+
+interface Pending { user: SessionUser, returnTo?: string }
+type Why = 'another-site' | 'another-person'
+
+const cookieName = (secure: boolean, name: string): string => secure ? `__Host-${name}` : name
+const cookieOptions = (secure: boolean, maxAgeMs: number) =>
+  ({ signed: true, httpOnly: true, secure, sameSite: secure ? 'none' as const : 'lax' as const, path: '/', maxAge: Math.floor(maxAgeMs / 1000) })
+const clearOptions = (secure: boolean) => ({ httpOnly: true, secure, sameSite: secure ? 'none' as const : 'lax' as const, path: '/' })
 
 /** Who a session is for, as a marker: not a secret and not a credential, only "is it the same person". */
 function personOf (user: SessionUser): string {
@@ -33,62 +44,66 @@ function personOf (user: SessionUser): string {
 }
 
 function readSigned (request: FastifyRequest, name: string): string | undefined {
-  const raw = request.cookies[cookieName(request, name)]
+  const raw = request.cookies[name]
   if (raw === undefined) return undefined
   const unsigned = request.unsignCookie(raw)
   return unsigned.valid && unsigned.value !== null ? unsigned.value : undefined
 }
 
-/** After every login: the marker of who this browser is signed in as. */
-export function markPerson (request: FastifyRequest, reply: FastifyReply, user: SessionUser): void {
-  reply.setCookie(cookieName(request, PERSON_COOKIE), personOf(user), cookieOptions(request, request.server.gateway.config.session.ttlMs))
+/** At logout: the browser is nobody's any more. */
+export function forgetPerson (reply: FastifyReply, secure: boolean): void {
+  reply.clearCookie(cookieName(secure, PERSON_COOKIE), clearOptions(secure))
 }
 
-export function forgetPerson (request: FastifyRequest, reply: FastifyReply): void {
-  const { signed: _signed, maxAge: _maxAge, ...options } = cookieOptions(request, 0)
-  reply.clearCookie(cookieName(request, PERSON_COOKIE), options)
-}
+export function unsolicitedLogins (opts: UnsolicitedOptions) {
+  const { store, idpOrigin, publicOrigin, basePath, secure, sessionTtlMs } = opts
+  return {
+    /** After every login: the marker of who this browser is signed in as. */
+    markPerson (reply: FastifyReply, user: SessionUser): void {
+      reply.setCookie(cookieName(secure, PERSON_COOKIE), personOf(user), cookieOptions(secure, sessionTtlMs))
+    },
 
-/** Whether an unsolicited login must be confirmed, and why (for the page and the log). */
-export function unsolicitedNeedsConfirmation (request: FastifyRequest, result: LoginResult): 'another-site' | 'another-person' | undefined {
-  const origin = request.headers.origin
-  const idpOrigin = new URL(request.server.gateway.config.idp.entryPoint).origin
-  if (typeof origin === 'string' && origin !== idpOrigin) return 'another-site'
-  const person = readSigned(request, PERSON_COOKIE)
-  if (person !== undefined && person !== personOf(result.user)) return 'another-person'
-  return undefined
-}
+    /** Whether an unsolicited login must be confirmed, and why (for the page and the log). */
+    needsConfirmation (request: FastifyRequest, result: LoginResult): Why | undefined {
+      const origin = request.headers.origin
+      if (typeof origin === 'string' && origin !== idpOrigin) return 'another-site'
+      const person = readSigned(request, cookieName(secure, PERSON_COOKIE))
+      if (person !== undefined && person !== personOf(result.user)) return 'another-person'
+      return undefined
+    },
 
-/** Holds the validated login for PENDING_LOGIN_TTL_MS and asks the person to confirm it. */
-export async function askToConfirm (request: FastifyRequest, reply: FastifyReply, result: LoginResult, why: 'another-site' | 'another-person'): Promise<FastifyReply> {
-  const { store, config } = request.server.gateway
-  const token = randomBytes(24).toString('base64url')
-  await store.putOnce('pending', token, JSON.stringify({ user: result.user, returnTo: result.returnTo } satisfies Pending), PENDING_LOGIN_TTL_MS)
-  reply.setCookie(cookieName(request, PENDING_COOKIE), token, cookieOptions(request, PENDING_LOGIN_TTL_MS))
-  request.log.info({ audit: 'login', outcome: 'confirmation_asked', why, nameId: result.user.nameId }, 'unsolicited login held for confirmation')
-  const who = String(result.user.claims.email ?? result.user.nameId)
-  return reply.sendPage(200, {
-    title: 'Continue signing in?',
-    message: why === 'another-person'
-      ? `This browser is signed in as someone else. Continue as ${who}?`
-      : `Another site sent you here to sign in as ${who}. Continue only if you started this sign-in.`,
-    bodyHtml: `<form method="post" action="${escapeHtml(`${config.basePath}/callback`)}">` +
-      `<input type="hidden" name="continue" value="${escapeHtml(token)}"><button type="submit">Continue as ${escapeHtml(who)}</button></form>`,
-    action: { href: '/', label: 'Cancel' }
-  })
-}
+    /** Holds the validated login for PENDING_LOGIN_TTL_MS and asks the person to confirm it. */
+    async askToConfirm (request: FastifyRequest, reply: FastifyReply, result: LoginResult, why: Why): Promise<FastifyReply> {
+      const token = randomBytes(24).toString('base64url')
+      await store.putOnce('pending', token, JSON.stringify({ user: result.user, returnTo: result.returnTo } satisfies Pending), PENDING_LOGIN_TTL_MS)
+      reply.setCookie(cookieName(secure, PENDING_COOKIE), token, cookieOptions(secure, PENDING_LOGIN_TTL_MS))
+      request.log.info({ audit: 'login', outcome: 'confirmation_asked', why, nameId: result.user.nameId }, 'unsolicited login held for confirmation')
+      const who = String(result.user.claims.email ?? result.user.nameId)
+      return reply.sendPage(200, {
+        title: 'Continue signing in?',
+        message: why === 'another-person'
+          ? `This browser is signed in as someone else. Continue as ${who}?`
+          : `Another site sent you here to sign in as ${who}. Continue only if you started this sign-in.`,
+        bodyHtml: `<form method="post" action="${escapeHtml(`${basePath}/callback`)}">` +
+          `<input type="hidden" name="continue" value="${escapeHtml(token)}"><button type="submit">Continue as ${escapeHtml(who)}</button></form>`,
+        action: { href: '/', label: 'Cancel' }
+      })
+    },
 
-/** The confirmation form's POST: the held login, if the form token matches this browser's cookie. */
-export async function takeConfirmed (request: FastifyRequest, reply: FastifyReply, token: string): Promise<Pending> {
-  const expected = readSigned(request, PENDING_COOKIE)
-  const a = Buffer.from(token)
-  const b = Buffer.from(expected ?? '')
-  if (expected === undefined || a.length !== b.length || !timingSafeEqual(a, b) || fromAnotherSite(request, request.server.gateway.config.publicOrigin)) {
-    throw new errors.CsrfToken()
+    /** The confirmation form's POST: the held login, if the form token matches this browser's cookie. */
+    async takeConfirmed (request: FastifyRequest, reply: FastifyReply, token: string): Promise<Pending> {
+      const expected = readSigned(request, cookieName(secure, PENDING_COOKIE))
+      const a = Buffer.from(token)
+      const b = Buffer.from(expected ?? '')
+      if (expected === undefined || a.length !== b.length || !timingSafeEqual(a, b) || fromAnotherSite(request, publicOrigin)) {
+        throw new errors.CsrfToken()
+      }
+      reply.clearCookie(cookieName(secure, PENDING_COOKIE), clearOptions(secure))
+      const raw = await store.takeOnce('pending', token)
+      if (raw === null) throw new errors.SamlInResponseTo()
+      return JSON.parse(raw) as Pending
+    }
   }
-  const { signed: _signed, maxAge: _maxAge, ...options } = cookieOptions(request, 0)
-  reply.clearCookie(cookieName(request, PENDING_COOKIE), options)
-  const raw = await request.server.gateway.store.takeOnce('pending', token)
-  if (raw === null) throw new errors.SamlInResponseTo()
-  return JSON.parse(raw) as Pending
 }
+
+export type UnsolicitedLogins = ReturnType<typeof unsolicitedLogins>

@@ -1,43 +1,10 @@
-// Parser work before any check: the worst documents of each shape that fit within the body limit.
-// xmldom was quadratic on nested namespace declarations (the first, 188 KB, took it over a second);
-// the gateway must refuse each with a linear pre-scan, before any DOM parser sees it.
+// Parser work before any check: the worst documents of each shape (bench/parser-bombs.ts), as
+// attacks of the catalogue. None carries a signature; each must be refused before any DOM parse.
+import { parserBombs } from '../../bench/parser-bombs.js'
 import { attack, type Attack } from './_attack.js'
 
-const OPEN = '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_bomb" Version="2.0" IssueInstant="2025-01-15T12:00:00Z"><samlp:Extensions>'
-const CLOSE = '</samlp:Extensions></samlp:Response>'
+export { manyAttributes, nested, wide } from '../../bench/parser-bombs.js'
 
-/** `count` nested elements; each may declare its own namespace prefix. */
-export function nested (count: number, declareNamespaces: boolean): string {
-  let open = ''
-  let close = ''
-  for (let i = 0; i < count; i++) {
-    const prefix = `p${i % 50}`
-    open += declareNamespaces ? `<${prefix}:e xmlns:${prefix}="u">` : '<e>'
-    close = (declareNamespaces ? `</${prefix}:e>` : '</e>') + close
-  }
-  return `${OPEN}${open}${close}${CLOSE}`
-}
-
-export function manyAttributes (count: number): string {
-  let attributes = ''
-  for (let i = 0; i < count; i++) attributes += ` a${i}="x"`
-  return `${OPEN}<e${attributes}/>${CLOSE}`
-}
-
-export function wide (count: number, namespacesEach = 0): string {
-  let ns = ''
-  for (let i = 0; i < namespacesEach; i++) ns += ` xmlns:n${i}="urn:x"`
-  return `${OPEN}${`<e${ns}/>`.repeat(count)}${CLOSE}`
-}
-
-/** Each shape at the largest size that still fits the 256 KB message limit once base64-encoded. */
 export function parserAttacks (): Attack[] {
-  const none = { keepsGenuineSignature: false, family: 'parser' as const }
-  return [
-    attack({ ...none, id: 'parser-nested-namespaces', title: '6,000 nested elements, each declaring a namespace prefix', xml: nested(6_000, true) }),
-    attack({ ...none, id: 'parser-deep', title: '26,000 nested elements', xml: nested(26_000, false) }),
-    attack({ ...none, id: 'parser-attributes', title: 'one element with 17,000 attributes', xml: manyAttributes(17_000) }),
-    attack({ ...none, id: 'parser-wide', title: '45,000 sibling elements', xml: wide(45_000) }),
-    attack({ ...none, id: 'parser-wide-namespaces', title: '1,400 sibling elements declaring 6 namespaces each', xml: wide(1_400, 6) })
-  ]
+  return parserBombs().map((bomb) => attack({ ...bomb, family: 'parser', keepsGenuineSignature: false }))
 }

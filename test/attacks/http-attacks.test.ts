@@ -9,7 +9,7 @@ import { Writable } from 'node:stream'
 import { REPO_ROOT, buildResponse, buildResponseXml, entraClaims, esc, toBase64 } from '../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
 import { buildTestApp, baseEnv } from '../helpers/app.js'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { ATTACKER, VICTIM } from './_attack.js'
 import { harness, type Harness } from './_harness.js'
 
