@@ -28,7 +28,7 @@ export const MAX_OUTSTANDING_AUTHN_REQUESTS = 10_000
  * A SAML_DECRYPTION failure is answered no sooner than this after validation began: the work done
  * between decryption and the assertion's signature depends on the plaintext (bad padding stops
  * early, a well-formed plaintext goes on to the schema and the signature), so its duration must
- * not show. Well above that work (measured in test/sp/decryption-oracle.test.ts), it costs a
+ * not show. Well above that work (measured in test/sp/read/decryption-oracle.test.ts), it costs a
  * failing request a wait, never CPU; a successful login is not delayed.
  */
 export function decryptionFailureFloorMs (messageChars: number): number {
