@@ -2,7 +2,8 @@
 # saml-gateway on a Motion host, one command per step (README "Deploy beside Motion"):
 #
 #   install    the service user, the systemd unit (+ daemon-reload), the nginx snippet and
-#              upstream files. Starts nothing and leaves Motion's nginx site alone.
+#              upstream files (an upstream file already there is kept: it lists your gateways).
+#              Starts nothing and leaves Motion's nginx site alone. Again after an upgrade.
 #   check      `saml-gateway check` exactly as the service reads its settings: systemd-run with
 #              the installed unit's user, credentials, environment, directory and sandbox.
 #   enable     backup, then Motion's site includes the snippet (nginx -t, else undone), the
@@ -65,7 +66,12 @@ cmd_install () {
   fi
   install -D -m 0644 "$HERE/saml-gateway.service" "$UNIT"
   install -D -m 0644 "$HERE/nginx/saml-gateway.conf" "$SNIPPET"
-  install -D -m 0644 "$HERE/nginx/saml-gateway-upstream.conf" "$UPSTREAM"
+  # The upstream file lists the operator's gateways: a new release does not overwrite it.
+  if [ -f "$UPSTREAM" ]; then
+    cmp -s "$HERE/nginx/saml-gateway-upstream.conf" "$UPSTREAM" || say "kept $UPSTREAM as it is (compare with $HERE/nginx/saml-gateway-upstream.conf)"
+  else
+    install -D -m 0644 "$HERE/nginx/saml-gateway-upstream.conf" "$UPSTREAM"
+  fi
   systemctl daemon-reload
   say "installed $UNIT, $SNIPPET, $UPSTREAM; nothing started, Motion's site unchanged"
   say "next: add the gateway's settings to Motion's .env, then: $0 check"

@@ -101,6 +101,14 @@ t.test('deploy/saml-gateway.sh', { skip: process.env.CI === undefined ? missing 
     t.ok(existsSync(join(host.root, 'etc/nginx/snippets/saml-gateway.conf')) && existsSync(join(host.root, 'etc/nginx/conf.d/saml-gateway-upstream.conf')), 'snippet and upstream')
     t.same(host.calls(), ['getent passwd saml-gateway', 'useradd --system --home-dir /var/lib/saml-gateway --shell /usr/sbin/nologin saml-gateway', 'systemctl daemon-reload'])
     t.equal(host.read('etc/nginx/sites-available/motion'), host.pristine, 'Motion\'s site as it was')
+
+    // Again, as after an upgrade: the operator's list of gateways stays.
+    const upstream = join(host.root, 'etc/nginx/conf.d/saml-gateway-upstream.conf')
+    writeFileSync(upstream, 'upstream saml_gateway { server 10.0.0.11:3100; server 10.0.0.12:3100; }\n')
+    const again = host.run(['install'])
+    t.equal(again.status, 0, again.stderr)
+    t.equal(readFileSync(upstream, 'utf8'), 'upstream saml_gateway { server 10.0.0.11:3100; server 10.0.0.12:3100; }\n', 'the upstream file kept')
+    t.match(again.stdout, /kept .*saml-gateway-upstream\.conf as it is/)
   })
 
   t.test('check: systemd-run with the unit\'s own settings, its exit status passed on', async (t) => {
