@@ -78,6 +78,16 @@ if (missing !== undefined && process.env.CI !== undefined) {
       t.equal(new URL(page.url()).origin, origin)
       t.equal(aliceIdpRequests.length, before.browser, 'the browser made no request to the IdP')
       t.equal(idp.requests.length, before.idp, 'the IdP received none')
+
+      // nginx auth_request (the Motion site's /reports/): the gateway's session lets Alice through.
+      const report = await alice.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
+      t.equal(report.status(), 404, "auth_request: the gateway said yes, Motion answered (it has no such page)")
+      t.match(await report.text(), /Motion has no page at \/reports\/week/)
+      const stranger = await newContext(browser)
+      const refused = await stranger.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
+      t.equal(refused.status(), 302, 'auth_request without a session: to the login')
+      t.equal(refused.headers().location, `${origin}/api/auth/saml?returnTo=/reports/week`)
+      await stranger.close()
       await screenshot(page, 'b-session-reuse')
       await page.close()
     })
