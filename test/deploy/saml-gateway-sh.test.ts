@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { makeCertificate, missingNginxTools, MOTION_SITE, NGINX } from '../e2e/support/_nginx.js'
 
 const SCRIPT = fileURLToPath(new URL('../../deploy/saml-gateway.sh', import.meta.url))
+const README = fileURLToPath(new URL('../../README.md', import.meta.url))
 const UNIT = fileURLToPath(new URL('../../deploy/saml-gateway.service', import.meta.url))
 const INCLUDE = '    include snippets/saml-gateway.conf;\n'
 
@@ -185,6 +186,22 @@ t.test('deploy/saml-gateway.sh', { skip: process.env.CI === undefined ? missing 
     t.equal(host.read('var/lib/saml-gateway/identity-key.pem'), 'key\n', 'data dir')
     t.equal(host.read('etc/nginx/sites-available/motion'), host.pristine, 'Motion\'s site')
     t.same(host.calls().slice(-4), ['systemctl daemon-reload', 'nginx -t', 'systemctl reload nginx', 'systemctl try-restart saml-gateway'])
+  })
+
+  t.test('the README\'s procedure, step by step, in its order, then its rollback', async (t) => {
+    const readme = readFileSync(README, 'utf8')
+    const start = readme.indexOf('#### Install on the Motion host, in this order')
+    const section = readme.slice(start, readme.indexOf('**Roll back', start))
+    const steps = [...section.matchAll(/^\d+\. \*\*[^*]+\*\*[\s\S]*?(?=^\d+\. |$(?![\s\S]))/gm)].map((m) => m[0])
+    const commands = steps.flatMap((step) => [...step.matchAll(/`deploy\/saml-gateway\.sh (\w+)`/g)].slice(0, 1).map((m) => m[1]))
+    t.same(commands, ['backup', 'install', 'check', 'enable'], 'the numbered steps name these commands, in this order')
+    const host = await makeHost(t)
+    for (const command of [...commands, 'rollback']) {
+      const result = host.run([command])
+      t.equal(result.status, 0, `${command}: ${result.stderr}`)
+    }
+    t.equal(host.read('etc/nginx/sites-available/motion'), host.pristine, 'after the rollback, Motion\'s site as before')
+    t.ok(host.calls().indexOf('systemctl enable --now saml-gateway') > host.calls().findIndex((c) => c.startsWith('systemd-run ')), 'checked before it started')
   })
 
   t.test('Motion\'s site: found alone, or named; two candidates are a question, not a guess', async (t) => {
