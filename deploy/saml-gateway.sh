@@ -6,8 +6,9 @@
 #              Starts nothing and leaves Motion's nginx site alone. Again after an upgrade.
 #   check      `saml-gateway check` exactly as the service reads its settings: systemd-run with
 #              the installed unit's user, credentials, environment, directory and sandbox.
-#   enable     backup, then Motion's site includes the snippet (nginx -t, else undone), the
-#              gateway starts, nginx reloads: /api/auth/saml is the gateway's.
+#   enable     check (else nothing changes), backup, then Motion's site includes the snippet
+#              (nginx -t, else undone), the gateway starts, nginx reloads: /api/auth/saml is
+#              the gateway's.
 #   rollback   backup, then the include line leaves Motion's site (nginx -t, else undone), nginx
 #              reloads, the gateway stops and is disabled: /api/auth/saml is Motion's built-in
 #              SAML again. Settings and data stay; `enable` brings the gateway back.
@@ -154,6 +155,8 @@ edit_site () {
 cmd_enable () {
   need_root enable
   [ -f "$SNIPPET" ] && [ -f "$UPSTREAM" ] && [ -f "$UNIT" ] || die "run $0 install first"
+  # Never route logins to a gateway that cannot start: check first, change nothing if it fails.
+  cmd_check
   cmd_backup
   local site
   site=$(motion_site)

@@ -139,8 +139,8 @@ t.test('deploy/saml-gateway.sh', { skip: process.env.CI === undefined ? missing 
     const enabled = host.run(['enable'])
     t.equal(enabled.status, 0, enabled.stderr)
     t.equal(host.read('etc/nginx/sites-available/motion'), host.included, 'the include right after server_name of the 443 server, nowhere else')
-    const calls = host.calls().slice(3)
-    t.same(calls, ['nginx -t', 'systemctl enable --now saml-gateway', 'systemctl reload nginx'], 'tested, the gateway started, then nginx reloaded')
+    const calls = host.calls().slice(3).map((c) => c.replace(/^systemd-run .*/, 'systemd-run …'))
+    t.same(calls, ['systemd-run …', 'nginx -t', 'systemctl enable --now saml-gateway', 'systemctl reload nginx'], 'checked, tested, the gateway started, then nginx reloaded')
     t.equal(backups(host).length, 1, 'a backup first')
     t.equal(host.run(['enable']).status, 0, 'enable again')
     t.equal(host.read('etc/nginx/sites-available/motion'), host.included, 'still one include line')
@@ -164,6 +164,16 @@ t.test('deploy/saml-gateway.sh', { skip: process.env.CI === undefined ? missing 
     t.match(result.stderr, /nginx -t refused the change; .* is as it was/)
     t.equal(host.read('etc/nginx/sites-available/motion'), host.pristine, 'the site as it was')
     t.notOk(host.calls().some((c) => c.startsWith('systemctl enable') || c.startsWith('systemctl reload')), 'no start, no reload')
+  })
+
+  t.test('enable when check fails: nothing changes', async (t) => {
+    const host = await makeHost(t)
+    host.run(['install'])
+    const result = host.run(['enable'], { STUB_CHECK_STATUS: '78' })
+    t.equal(result.status, 78)
+    t.equal(host.read('etc/nginx/sites-available/motion'), host.pristine, 'Motion\'s site as it was')
+    t.notOk(host.calls().some((c) => c.startsWith('systemctl enable') || c.startsWith('systemctl reload') || c.startsWith('nginx')), 'no start, no reload')
+    t.same(backups(host), [], 'not even a backup')
   })
 
   t.test('backup and restore: one 0600 archive of what a rollback needs, put back as it was', async (t) => {
