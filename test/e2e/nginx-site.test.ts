@@ -8,7 +8,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort, makeCertificate, missingNginxTools, startNginx, type Nginx, type SiteKind } from './support/_nginx.js'
-import { rawRequest, rawUpgrade, startRecorder, type RawAnswer, type Recorder, type Seen } from './support/_raw-https.js'
+import { http2Statuses, rawRequest, rawUpgrade, startRecorder, type RawAnswer, type Recorder, type Seen } from './support/_raw-https.js'
 
 const HOST = '127.0.0.1'
 const HSTS = 'max-age=63072000; includeSubDomains'
@@ -132,6 +132,11 @@ function sharedChecks (t: Test, kind: SiteKind, site: () => Site): void {
       }
     }
     t.same(reached, [], `${closed.length * 2} requests: each 404 from nginx, none reached a gateway or Motion`)
+    // The browser's own protocol: the same paths as HTTP/2 :path.
+    const before = site().seen.length
+    const statuses = await http2Statuses(site().nginx.origin, closed, { cookie: 'signed_in=1', 'x-original-uri': '/api/users/1', 'x-gateway-auth-request': '1' })
+    t.same(closed.filter((_p, i) => statuses[i] !== 404), [], `HTTP/2: ${closed.length} paths, each 404`)
+    t.equal(site().seen.length, before, 'HTTP/2: none reached a gateway or Motion')
     // A literal space or tab ends the path in HTTP/1.1: what follows is not a path nginx serves.
     for (const line of ['GET /api/login/saml  HTTP/1.1', 'GET /api/auth/saml/metrics\t HTTP/1.1']) {
       const answer = await site().send(line.split(' ')[0], line.slice(4).replace(/ HTTP\/1\.1$/, ''))

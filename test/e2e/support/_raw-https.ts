@@ -5,6 +5,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { connect } from 'node:tls'
+import { connect as connectHttp2, constants as h2 } from 'node:http2'
 
 export interface RawAnswer { status: number, headers: Record<string, string[]>, head: string }
 
@@ -23,6 +24,25 @@ export function rawRequest (origin: string, lines: string[], body = ''): Promise
     const head = [...lines, `Host: ${hostname}`, 'Connection: close', ...(body !== '' ? [`Content-Length: ${Buffer.byteLength(body)}`] : []), '', '']
     socket.write(head.join('\r\n') + body)
   })
+}
+
+/** GETs over one HTTP/2 connection, each `:path` sent as written; the statuses, in order. */
+export async function http2Statuses (origin: string, paths: string[], headers: Record<string, string> = {}): Promise<number[]> {
+  const session = connectHttp2(origin, { rejectUnauthorized: false })
+  try {
+    const statuses: number[] = []
+    for (const path of paths) {
+      statuses.push(await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ...headers, [h2.HTTP2_HEADER_METHOD]: 'GET', [h2.HTTP2_HEADER_PATH]: path })
+        stream.on('response', (head) => { stream.resume(); resolve(Number(head[h2.HTTP2_HEADER_STATUS])) })
+        stream.on('error', reject)
+        stream.end()
+      }))
+    }
+    return statuses
+  } finally {
+    session.close()
+  }
 }
 
 function parseHead (text: string): RawAnswer {
