@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { makeCertificate, missingNginxTools, MOTION_SITE, NGINX } from '../e2e/support/_nginx.js'
+import { makeCertificate, missingNginxTools, MOTION_SITE, NGINX } from '../e2e/_nginx.js'
 
 const SCRIPT = fileURLToPath(new URL('../../deploy/saml-gateway.sh', import.meta.url))
 const README = fileURLToPath(new URL('../../README.md', import.meta.url))
@@ -16,7 +16,7 @@ const INCLUDE = '    include snippets/saml-gateway.conf;\n'
 
 interface Host {
   root: string
-  /** Motion's site as its installer left it, and with the include line (test/e2e/support/motion-site.conf). */
+  /** Motion's site as its installer left it, and with the include line (test/e2e/motion-site.conf). */
   pristine: string
   included: string
   site: string
@@ -59,7 +59,8 @@ http {
   writeFileSync(join(root, 'var/lib/saml-gateway/identity-key.pem'), 'key\n', { mode: 0o600 })
   const stubs: Record<string, string> = {
     systemctl: STUB('systemctl'),
-    'systemd-run': STUB('systemd-run', 'exit "${STUB_CHECK_STATUS:-0}"'),
+    // The check's exit status: 0 unless the test says otherwise.
+    'systemd-run': STUB('systemd-run', '[ -z "$STUB_CHECK_STATUS" ] || exit "$STUB_CHECK_STATUS"'),
     useradd: STUB('useradd'),
     getent: STUB('getent', 'exit 2'),
     nginx: STUB('nginx', `exec ${NGINX} -q -t -c "$SAML_GATEWAY_ROOT/etc/nginx/nginx.conf"`)

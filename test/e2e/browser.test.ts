@@ -1,5 +1,5 @@
 // The real world: Debian's Chromium, through nginx over https (a Motion-like site with
-// deploy/nginx/saml-gateway.conf included: test/e2e/support/motion-site.conf), to the
+// deploy/nginx/saml-gateway.conf included: test/e2e/motion-site.conf), to the
 // gateway, the demo IdP and the stand-in Motion. Each journey asserts on what the page shows and
 // ends with a screenshot in test-results/screenshots/<journey>.png.
 import t from 'tap'
@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { launchChromium, missingTools, screenshot } from './support/_chromium.js'
-import { startProduction, type Production } from './support/_production.js'
+import { launchChromium, missingTools, screenshot } from './_chromium.js'
+import { startProduction, type Production } from './_production.js'
 
 const missing = missingTools()
 if (missing !== undefined) {
@@ -54,7 +54,7 @@ if (missing !== undefined) {
       t.equal(session.status(), 200, 'the gateway has a session')
       t.equal((await session.json()).nameId, 'alice@contoso.example')
       const cookies = await alice.cookies(origin)
-      t.ok(cookies.some((c) => c.name === 'saml_gateway_session' && c.secure && c.httpOnly), 'the gateway session cookie: Secure, HttpOnly')
+      t.ok(cookies.some((c) => c.name === '__Host-saml_gateway_session' && c.secure && c.httpOnly), 'the gateway session cookie: __Host-, Secure, HttpOnly')
       t.ok(cookies.some((c) => c.name === 'motion_session'), 'Motion has its own session')
       t.same(aliceIdpRequests, ['/saml/sso', '/saml/login', '/saml/autopost.js'], 'the IdP: AuthnRequest, the form, the auto-post script')
       await screenshot(page, 'a-login-alice')
@@ -79,7 +79,7 @@ if (missing !== undefined) {
 
       // nginx auth_request (the Motion site's /reports/): the gateway's session lets Alice through.
       const report = await alice.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
-      t.equal(report.status(), 404, "auth_request: the gateway said yes, Motion answered (it has no such page)")
+      t.equal(report.status(), 404, 'auth_request: the gateway said yes, Motion answered (it has no such page)')
       t.match(await report.text(), /Motion has no page at \/reports\/week/)
       const stranger = await newContext(browser)
       const refused = await stranger.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
@@ -136,7 +136,7 @@ if (missing !== undefined) {
       t.notOk((await alice.cookies(origin)).some((c) => c.name === 'motion_session'), 'and its cookie')
       const session = await alice.request.get(`${origin}/api/auth/saml/session`, { headers: { accept: 'application/json' } })
       t.equal(session.status(), 401, 'the gateway has no session any more')
-      t.notOk((await alice.cookies(origin)).some((c) => c.name === 'saml_gateway_session'), 'and the browser has no gateway cookie')
+      t.notOk((await alice.cookies(origin)).some((c) => c.name === '__Host-saml_gateway_session'), 'and the browser has no gateway cookie')
 
       // And a new login goes back to the IdP.
       await page.getByRole('link', { name: 'Login with SAML' }).click()

@@ -14,9 +14,9 @@ import { promisify } from 'node:util'
 
 export const NGINX = '/usr/sbin/nginx'
 export const DEPLOY_NGINX = {
-  upstream: new URL('../../../deploy/nginx/saml-gateway-upstream.conf', import.meta.url),
-  snippet: new URL('../../../deploy/nginx/saml-gateway.conf', import.meta.url),
-  fullSite: new URL('../../../deploy/nginx/motion-site.conf', import.meta.url)
+  upstream: new URL('../../deploy/nginx/saml-gateway-upstream.conf', import.meta.url),
+  snippet: new URL('../../deploy/nginx/saml-gateway.conf', import.meta.url),
+  fullSite: new URL('../../deploy/nginx/motion-site.conf', import.meta.url)
 }
 /** The Motion-like site the journeys go through (the include line already in it). */
 export const MOTION_SITE = new URL('./motion-site.conf', import.meta.url)
@@ -48,7 +48,7 @@ export interface SiteValues {
 function replaceExactly (file: string, text: string, replacements: Array<[string, string, number]>): string {
   for (const [from, to, times] of replacements) {
     const found = text.split(from).length - 1
-    if (found !== times) throw new Error(`${file}: expected "${from}" ${times} time(s), found ${found}; update test/e2e/support/_nginx.ts with the file`)
+    if (found !== times) throw new Error(`${file}: expected "${from}" ${times} time(s), found ${found}; update test/e2e/_nginx.ts with the file`)
     text = text.split(from).join(to)
   }
   return text
@@ -88,7 +88,7 @@ export function renderMotionSite (template: string, v: SiteValues, root: string)
     ROOT: root
   }
   const text = stripComments(template).replace(/\{\{([A-Z_]+)\}\}/g, (all, name: string) => values[name] ?? all)
-  if (text.includes('{{')) throw new Error(`test/e2e/support/motion-site.conf: unknown placeholder ${/\{\{[^}]*\}\}/.exec(text)?.[0]}`)
+  if (text.includes('{{')) throw new Error(`test/e2e/motion-site.conf: unknown placeholder ${/\{\{[^}]*\}\}/.exec(text)?.[0]}`)
   return text
 }
 
@@ -100,7 +100,7 @@ function stripComments (conf: string): string {
 /** One access-log line per request, as JSON: which upstream served it, over which protocol. */
 export interface AccessEntry { method: string, uri: string, raw: string, status: number, upstream: string, protocol: string }
 
-const ACCESS_FORMAT = `log_format e2e escape=json '{"method":"$request_method","uri":"$uri","raw":"$request_uri","status":$status,"upstream":"$upstream_addr","protocol":"$server_protocol"}';`
+const ACCESS_FORMAT = 'log_format e2e escape=json \'{"method":"$request_method","uri":"$uri","raw":"$request_uri","status":$status,"upstream":"$upstream_addr","protocol":"$server_protocol"}\';'
 
 function mainConf (dir: string, site: string): string {
   return `pid ${join(dir, 'nginx.pid')};
