@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { buildTestApp, tempDir } from '../helpers/app.js'
 import { POST, idpMetadataXml } from '../helpers/idp-metadata.js'
-import { CHROMIUM, INSTALL_HINT, launchChromium } from './support/_chromium.js'
+import { CHROMIUM, INSTALL_HINT, launchChromium } from './_chromium.js'
 
 if (!existsSync(CHROMIUM)) {
   if (process.env.CI !== undefined) t.fail(`not installed: ${CHROMIUM}. Install with: ${INSTALL_HINT}`)
