@@ -13,6 +13,7 @@ import { loadOrCreateSessionSecret } from './session/secret.js'
 import { loadIdentityKeys, type IdentityKeys } from './identity/keys.js'
 import { createIdentityMinter } from './identity/mint.js'
 import { createSamlEntities } from './sp/entities.js'
+import { resolveIdpEndpoints } from './sp/idp-endpoints.js'
 import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
 import { LogoutFlow } from './sp/logout-flow.js'
 import { hashSessionId, type IdentityMinter } from './identity/mint.js'
@@ -109,7 +110,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     ? await acquireValidatorPool({ size: config.validation.workers, log: app.log })
     : undefined
   if (validatorPool !== undefined) app.addHook('onClose', async () => { await validatorPool.release() })
-  const entities = createSamlEntities(config)
+  // The IdP's endpoints: from its metadata (file, or URL as fetched at start), else XC_SAML_*.
+  const entities = createSamlEntities(config, resolveIdpEndpoints(config.idp, idpTrust.metadata ?? config.idp.metadata))
   const minter = createIdentityMinter(identityKeys, {
     issuer: `${config.publicOrigin}${config.basePath}`,
     audience: config.upstream.audience,
@@ -135,7 +137,8 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     logout: new LogoutFlow({
       store,
       entities,
-      idpLogoutUrl: config.idp.logoutUrl,
+      idpLogoutUrl: entities.endpoints.slo?.url,
+      now,
       requireSignedRequests: config.validation.requireSignedLogout,
       notifyUpstream: upstreamLogoutNotifier(config, minter, deps.upstreamDispatcher)
     }),

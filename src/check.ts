@@ -65,7 +65,7 @@ function certificateProblems (config: Config, now: number, problems: string[], w
 }
 
 function issuerProblems (config: Config, problems: string[]): void {
-  const entryTenant = ENTRA_TENANT.exec(config.idp.entryPoint)?.[1]
+  const entryTenant = ENTRA_TENANT.exec(config.idp.entryPoint ?? '')?.[1]
   if (entryTenant === undefined) return
   for (const issuer of config.idp.issuers) {
     const tenant = ENTRA_TENANT.exec(issuer)?.[1]

@@ -7,8 +7,21 @@ import { parseEnv } from 'node:util'
 import { resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { parseCertificates } from './certificates.js'
+import { claimSchemaProperties, readClaimSettings } from './config/claims.js'
+import { readIdpMetadataFile } from './config/idp-metadata.js'
+import type { AttributeClaim } from './sp/claims.js'
+import type { IdpMetadata } from './sp/idp-metadata.js'
 
 export type StoreKind = 'sqlite' | 'redis' | 'memory'
+export type SamlBinding = 'redirect' | 'post'
+
+/** GATEWAY_NAMEID_FORMAT → the URI the AuthnRequest asks for. */
+export const NAMEID_FORMATS = {
+  email: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+  persistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+  transient: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
+  unspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'
+} as const
 
 export interface Config {
   /** DOMAIN as given (host[:port]). */
@@ -21,7 +34,8 @@ export interface Config {
   sloUrl: string
   listen: { host: string, port: number }
   idp: {
-    entryPoint: string
+    /** XC_SAML_ENTRYPOINT; absent when the IdP metadata (file or URL) names the SSO endpoint. */
+    entryPoint?: string
     certs: readonly string[]
     /** Accepted issuers: logins from sts.windows.net, logouts also from login.microsoftonline.com (Entra). */
     issuers: readonly string[]
@@ -29,8 +43,19 @@ export interface Config {
     certExpiry?: number
     /** IdP metadata to refresh the certificates (and issuer) from. */
     metadataUrl?: string
+    /** GATEWAY_IDP_METADATA_FILE, read at start: entity ID, certificates, endpoints and bindings. */
+    metadataFile?: string
+    metadata?: IdpMetadata
+    /** GATEWAY_REQUEST_BINDING: how AuthnRequests and LogoutRequests go; unset = as the metadata offers, else redirect. */
+    requestBinding?: SamlBinding
   }
-  sp: { entityId: string, key?: string, cert?: string }
+  sp: {
+    entityId: string
+    key?: string
+    cert?: string
+    /** The NameID format the AuthnRequest asks for (GATEWAY_NAMEID_FORMAT, as a URI). */
+    nameIdFormat: string
+  }
   upstream: { loginUrl: string, logoutUrl?: string, audience: string, timeoutMs: number }
   dataDir: string
   session: { store: StoreKind, redisUrl?: string, ttlMs: number, secret?: string }
@@ -40,12 +65,21 @@ export interface Config {
     allowIdpInitiated: boolean
     wantAssertionsSigned: boolean
     allowSha1: boolean
+    /** Decrypt assertions encrypted with 3DES-CBC (GATEWAY_ALLOW_3DES). */
+    allow3des: boolean
     requireSignedLogout: boolean
     maxMessageBytes: number
     /** Worker threads that validate login responses off the event loop; 0 = on it. */
     workers: number
   }
-  attributes: { email: readonly string[], emailCase: 'preserve' | 'lower', multiUserField?: string }
+  attributes: {
+    /** Attribute names per identity claim, in order: GATEWAY_CLAIM_<NAME> first, then the built-in aliases. */
+    sources: Readonly<Record<AttributeClaim, readonly string[]>>
+    /** Only what GATEWAY_CLAIM_<NAME> set (for `check`). */
+    configured: Readonly<Partial<Record<AttributeClaim, readonly string[]>>>
+    emailCase: 'preserve' | 'lower'
+    multiUserField?: string
+  }
   postLogoutUrl: string
   trustProxy: boolean | string
   /** Who may read /metrics: loopback clients only (default), anyone, or nobody. */
@@ -93,6 +127,10 @@ const schema = {
     GATEWAY_IDENTITY_SECRET: str,
     GATEWAY_IDP_ISSUER: str,
     GATEWAY_IDP_METADATA_URL: str,
+    GATEWAY_IDP_METADATA_FILE: str,
+    GATEWAY_REQUEST_BINDING: { type: 'string', enum: ['redirect', 'post'] },
+    GATEWAY_NAMEID_FORMAT: { type: 'string', enum: Object.keys(NAMEID_FORMATS), default: 'unspecified' },
+    GATEWAY_ALLOW_3DES: bool(false),
     GATEWAY_SP_KEY: str,
     GATEWAY_SP_CERT: str,
     GATEWAY_CLOCK_SKEW: { type: 'string', default: '180s' },
@@ -102,6 +140,7 @@ const schema = {
     GATEWAY_REQUIRE_SIGNED_LOGOUT: bool(true),
     GATEWAY_VALIDATION_WORKERS: { type: 'integer', minimum: 0, maximum: 64, default: availableParallelism() },
     GATEWAY_EMAIL_ATTRIBUTE: str,
+    ...claimSchemaProperties,
     GATEWAY_EMAIL_CASE: { type: 'string', enum: ['preserve', 'lower'], default: 'preserve' },
     GATEWAY_POST_LOGOUT_URL: { type: 'string', default: '/' },
     GATEWAY_TRUST_PROXY: { type: 'string', default: 'loopback' },
@@ -113,8 +152,6 @@ const schema = {
 
 type Raw = Record<string, string | boolean | undefined>
 
-export const ENTRA_EMAIL_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress'
-const DEFAULT_EMAIL_ATTRIBUTES = [ENTRA_EMAIL_CLAIM, 'email', 'mail', 'urn:oid:0.9.2342.19200300.100.1.3']
 const ENTRA_LOGIN = /^https:\/\/login\.microsoftonline\.(?:com|us)\/([0-9a-f-]{36}|[^/]+\.onmicrosoft\.com)\//i
 
 export interface LoadConfigOptions {
@@ -132,11 +169,17 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const has = (name: string) => typeof raw[name] === 'string' && (raw[name] as string).trim() !== ''
   const get = (name: string) => (has(name) ? (raw[name] as string).trim() : undefined)
 
-  for (const name of ['DOMAIN', 'XC_SAML_ENTRYPOINT', 'XC_SAML_ISSUER', 'GATEWAY_UPSTREAM_LOGIN_URL']) {
+  for (const name of ['DOMAIN', 'XC_SAML_ISSUER', 'GATEWAY_UPSTREAM_LOGIN_URL']) {
     if (!has(name)) problems.push(`${name} is required`)
   }
   const metadataUrl = url('GATEWAY_IDP_METADATA_URL', get('GATEWAY_IDP_METADATA_URL'), problems)
-  if (!has('XC_SAML_CERT') && !has('GATEWAY_IDP_METADATA_URL')) problems.push('XC_SAML_CERT is required (or GATEWAY_IDP_METADATA_URL, to read the certificates from the IdP metadata)')
+  const metadataFile = get('GATEWAY_IDP_METADATA_FILE')
+  const metadata = metadataFile === undefined ? undefined : readIdpMetadataFile('GATEWAY_IDP_METADATA_FILE', resolve(options.cwd ?? process.cwd(), metadataFile), options.now, problems)
+  if (metadataUrl !== undefined && metadataFile !== undefined) problems.push('GATEWAY_IDP_METADATA_URL and GATEWAY_IDP_METADATA_FILE: set one or the other')
+  const withMetadata = metadataUrl !== undefined || metadataFile !== undefined
+  if (!has('XC_SAML_ENTRYPOINT') && !withMetadata) problems.push('XC_SAML_ENTRYPOINT is required (or GATEWAY_IDP_METADATA_URL / GATEWAY_IDP_METADATA_FILE, to read the IdP login URL from its metadata)')
+  if (metadata !== undefined && !has('XC_SAML_ENTRYPOINT') && metadata.sso.length === 0) problems.push('GATEWAY_IDP_METADATA_FILE: the metadata has no SingleSignOnService and XC_SAML_ENTRYPOINT is unset')
+  if (!has('XC_SAML_CERT') && !withMetadata) problems.push('XC_SAML_CERT is required (or GATEWAY_IDP_METADATA_URL / GATEWAY_IDP_METADATA_FILE, to read the certificates from the IdP metadata)')
   const warnings: string[] = []
 
   const domain = get('DOMAIN') ?? ''
@@ -150,11 +193,12 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const upstreamLogin = url('GATEWAY_UPSTREAM_LOGIN_URL', get('GATEWAY_UPSTREAM_LOGIN_URL'), problems)
   const upstreamLogout = url('GATEWAY_UPSTREAM_LOGOUT_URL', get('GATEWAY_UPSTREAM_LOGOUT_URL'), problems)
 
+  if (raw.GATEWAY_ALLOW_3DES === true) warnings.push('GATEWAY_ALLOW_3DES=true: assertions encrypted with 3DES-CBC are decrypted. Turn it off as soon as the IdP can encrypt with AES-GCM or AES-CBC')
   const certs = has('XC_SAML_CERT') ? parseCertificates(raw.XC_SAML_CERT as string, 'XC_SAML_CERT', options.now) : undefined
   problems.push(...(certs?.errors ?? []))
   warnings.push(...(certs?.warnings ?? []))
 
-  const issuers = idpIssuers(get('GATEWAY_IDP_ISSUER'), entryPoint, metadataUrl !== undefined, problems)
+  const issuers = idpIssuers(get('GATEWAY_IDP_ISSUER'), entryPoint, withMetadata, problems)
   const store = raw.GATEWAY_SESSION_STORE as StoreKind
   if (store === 'redis' && !has('GATEWAY_REDIS_URL')) problems.push('GATEWAY_REDIS_URL is required when GATEWAY_SESSION_STORE=redis')
   if (has('GATEWAY_SESSION_SECRET') && (get('GATEWAY_SESSION_SECRET') as string).length < 32) {
@@ -188,14 +232,23 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
     sloUrl: `${publicOrigin}${basePath}/logout/callback`,
     listen,
     idp: {
-      entryPoint: (entryPoint as URL).href,
-      certs: certs?.pems ?? [],
-      issuers,
+      entryPoint: entryPoint?.href,
+      // With a metadata file, the metadata wins: its certificates and its entity ID (first).
+      certs: metadata?.signingCerts ?? certs?.pems ?? [],
+      issuers: metadata === undefined || metadata.entityId === '' ? issuers : [...new Set([metadata.entityId, ...issuers])],
       logoutUrl: logoutUrl?.href,
-      certExpiry: certs?.earliestExpiry,
-      metadataUrl: metadataUrl?.href
+      certExpiry: metadata === undefined ? certs?.earliestExpiry : undefined,
+      metadataUrl: metadataUrl?.href,
+      metadataFile: metadataFile === undefined ? undefined : resolve(options.cwd ?? process.cwd(), metadataFile),
+      metadata,
+      requestBinding: get('GATEWAY_REQUEST_BINDING') as SamlBinding | undefined
     },
-    sp: { entityId: get('XC_SAML_ISSUER') as string, key: spKey, cert: spCert },
+    sp: {
+      entityId: get('XC_SAML_ISSUER') as string,
+      key: spKey,
+      cert: spCert,
+      nameIdFormat: NAMEID_FORMATS[raw.GATEWAY_NAMEID_FORMAT as keyof typeof NAMEID_FORMATS]
+    },
     upstream: {
       loginUrl: (upstreamLogin as URL).href,
       logoutUrl: upstreamLogout?.href,
@@ -214,12 +267,13 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
       allowIdpInitiated: raw.GATEWAY_ALLOW_IDP_INITIATED as boolean,
       wantAssertionsSigned: raw.GATEWAY_WANT_ASSERTIONS_SIGNED as boolean,
       allowSha1: raw.GATEWAY_ALLOW_SHA1 as boolean,
+      allow3des: raw.GATEWAY_ALLOW_3DES as boolean,
       requireSignedLogout: raw.GATEWAY_REQUIRE_SIGNED_LOGOUT as boolean,
       maxMessageBytes: 256 * 1024,
       workers: raw.GATEWAY_VALIDATION_WORKERS as unknown as number
     },
     attributes: {
-      email: has('GATEWAY_EMAIL_ATTRIBUTE') ? [get('GATEWAY_EMAIL_ATTRIBUTE') as string] : DEFAULT_EMAIL_ATTRIBUTES,
+      ...readClaimSettings(get),
       emailCase: raw.GATEWAY_EMAIL_CASE as 'preserve' | 'lower',
       multiUserField: get('XC_SAML_MULTI_USER_FIELD')
     },

@@ -3,7 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { errors } from '../errors.js'
-import { STYLESHEET } from '../pages.js'
+import { AUTO_POST_SCRIPT, STYLESHEET } from '../pages.js'
+import { sendToIdp } from '../http/send-to-idp.js'
 import { spMetadata } from '../sp/entities.js'
 import { safeReturnTo } from '../sp/return-to.js'
 import { answerWithHandoff, mintFor } from './handoff.js'
@@ -34,9 +35,9 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
       return answerWithHandoff(request, reply, user, { returnTo: safeReturnTo(request.query.returnTo, config.publicOrigin) })
     }
     const binding = browserBinding(request, reply, cookieOpts)
-    const { requestId, redirectUrl } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
-    request.log.info({ authnRequestId: requestId, forceAuthn }, 'AuthnRequest sent')
-    return reply.redirect(redirectUrl, 302)
+    const { requestId, message } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
+    request.log.info({ authnRequestId: requestId, forceAuthn, binding: message.binding }, 'AuthnRequest sent')
+    return sendToIdp(reply, message, config.basePath)
   }
 
   app.get('/', startLogin)
@@ -134,6 +135,9 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
 
   app.get('/style.css', async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET)
+  })
+  app.get('/auto-post.js', async (_request, reply) => {
+    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(AUTO_POST_SCRIPT)
   })
 }
 

@@ -3,15 +3,26 @@
 // lean flow (validate-response.ts), which does the checks samlify leaves out.
 import samlify from 'samlify'
 import type { Config } from '../config.js'
+import { NAMEID_FORMATS } from '../config.js'
+import { resolveIdpEndpoints, type IdpEndpoint, type IdpEndpoints } from './idp-endpoints.js'
 
 const BINDING = samlify.Constants.namespace.binding
 
 export interface SamlEntities {
   sp: samlify.ServiceProviderInstance
   idp: samlify.IdentityProviderInstance
+  /** The IdP's SSO and SLO endpoints with the binding each request goes by. */
+  endpoints: IdpEndpoints
 }
 
-export function createSamlEntities (config: Config): SamlEntities {
+/** A message on its way to the IdP: a redirect URL, or a form the browser posts (HTTP-POST binding). */
+export type OutgoingMessage =
+  | { binding: 'redirect', url: string }
+  | { binding: 'post', url: string, fields: Record<string, string> }
+
+const samlifyEndpoint = (e: IdpEndpoint) => ({ Binding: BINDING[e.binding], Location: e.url })
+
+export function createSamlEntities (config: Config, endpoints: IdpEndpoints = resolveIdpEndpoints(config.idp, config.idp.metadata)): SamlEntities {
   const signing = config.sp.key !== undefined && config.sp.cert !== undefined
   const sp = samlify.ServiceProvider({
     entityID: config.sp.entityId,
@@ -24,7 +35,9 @@ export function createSamlEntities (config: Config): SamlEntities {
     encPrivateKey: config.sp.key,
     encryptCert: config.sp.cert,
     requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-    nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'],
+    // The first is what the AuthnRequest asks for; the metadata lists them all.
+    nameIDFormat: [...new Set([config.sp.nameIdFormat, ...Object.values(NAMEID_FORMATS)])],
+    allowCreate: true,
     assertionConsumerService: [{ Binding: BINDING.post, Location: config.acsUrl }],
     singleLogoutService: [
       { Binding: BINDING.redirect, Location: config.sloUrl },
@@ -38,20 +51,26 @@ export function createSamlEntities (config: Config): SamlEntities {
     wantLogoutRequestSigned: signing,
     wantLogoutResponseSigned: signing,
     signingCert: [...config.idp.certs],
-    singleSignOnService: [{ Binding: BINDING.redirect, Location: config.idp.entryPoint }],
-    singleLogoutService: config.idp.logoutUrl !== undefined
-      ? [{ Binding: BINDING.redirect, Location: config.idp.logoutUrl }]
-      : []
+    singleSignOnService: [samlifyEndpoint(endpoints.sso)],
+    singleLogoutService: endpoints.slo === undefined ? [] : [samlifyEndpoint(endpoints.slo)]
   })
-  return { sp, idp }
+  return { sp, idp, endpoints }
 }
 
-/** The AuthnRequest as a redirect URL to the IdP, and its ID to remember. */
-export function createLoginRedirect (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, url: string } {
-  const { id, context } = entities.sp.createLoginRequest(entities.idp, 'redirect', {
+/** The AuthnRequest in the IdP's SSO binding, and its ID to remember. */
+export function createLoginRequest (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, message: OutgoingMessage } {
+  const { binding, url } = entities.endpoints.sso
+  const created = entities.sp.createLoginRequest(entities.idp, binding, {
     forceAuthn: opts.forceAuthn === true ? true : undefined
   }) as { id: string, context: string }
-  return { id, url: context }
+  return { id: created.id, message: binding === 'redirect' ? { binding, url: created.context } : { binding, url, fields: { SAMLRequest: created.context } } }
+}
+
+/** @deprecated the Redirect-binding form of createLoginRequest, for callers that only redirect. */
+export function createLoginRedirect (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, url: string } {
+  const { id, message } = createLoginRequest(entities, opts)
+  if (message.binding !== 'redirect') throw new Error('the IdP takes AuthnRequests by HTTP-POST')
+  return { id, url: message.url }
 }
 
 export function spMetadata (entities: SamlEntities): string {

@@ -1,10 +1,20 @@
 // Reading IdP metadata (Entra's federationmetadata.xml or any SAML 2.0 EntityDescriptor): the
-// entity ID, every signing certificate, the SSO/SLO Redirect URLs, and how long it may be cached.
+// entity ID, every signing certificate, the SSO/SLO endpoints with their bindings, and how long it
+// may be cached.
 import { NS as SAML_NS, attr, childElements, firstChild, parseXml, refuseDoctype, trimmedTextOf } from './xml.js'
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata'
 const DS = SAML_NS.ds
 const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect'
+const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'
+
+/** An SSO or SLO endpoint in a binding the gateway speaks (Redirect or POST), in metadata order. */
+export interface IdpEndpoint {
+  binding: 'redirect' | 'post'
+  url: string
+  /** SLO only: where LogoutResponses go, when not to `url`. */
+  responseUrl?: string
+}
 
 export interface IdpMetadata {
   entityId: string
@@ -12,6 +22,8 @@ export interface IdpMetadata {
   signingCerts: string[]
   ssoRedirectUrl?: string
   sloRedirectUrl?: string
+  sso: IdpEndpoint[]
+  slo: IdpEndpoint[]
   /** Epoch ms. */
   validUntil?: number
   cacheDurationMs?: number
@@ -41,6 +53,13 @@ export function parseIdpMetadata (xml: string, wantedEntityId?: string): IdpMeta
     }
   }
   const endpoint = (name: string) => childElements(idp, MD, name).find((e) => attr(e, 'Binding') === REDIRECT)
+  const endpoints = (name: string): IdpEndpoint[] => childElements(idp, MD, name).flatMap((e) => {
+    const binding = attr(e, 'Binding') === REDIRECT ? 'redirect' : attr(e, 'Binding') === POST ? 'post' : undefined
+    const url = attr(e, 'Location')
+    if (binding === undefined || url === undefined || url === '') return []
+    const responseUrl = attr(e, 'ResponseLocation')
+    return [responseUrl === undefined || responseUrl === '' ? { binding, url } : { binding, url, responseUrl }]
+  })
   const validUntil = [attr(root, 'validUntil'), attr(entity, 'validUntil')].filter((v): v is string => v !== undefined).map(Date.parse).filter(Number.isFinite)
   const cacheDuration = [attr(root, 'cacheDuration'), attr(entity, 'cacheDuration')].filter((v): v is string => v !== undefined).map(isoDurationMs).filter((v): v is number => v !== undefined)
   return {
@@ -48,6 +67,8 @@ export function parseIdpMetadata (xml: string, wantedEntityId?: string): IdpMeta
     signingCerts: [...new Set(signingCerts)],
     ssoRedirectUrl: endpoint('SingleSignOnService') === undefined ? undefined : attr(endpoint('SingleSignOnService') as Element, 'Location'),
     sloRedirectUrl: endpoint('SingleLogoutService') === undefined ? undefined : attr(endpoint('SingleLogoutService') as Element, 'Location'),
+    sso: endpoints('SingleSignOnService'),
+    slo: endpoints('SingleLogoutService'),
     validUntil: validUntil.length > 0 ? Math.min(...validUntil) : undefined,
     cacheDurationMs: cacheDuration.length > 0 ? Math.min(...cacheDuration) : undefined
   }

@@ -43,6 +43,8 @@ export class IdpTrust {
   private timer?: NodeJS.Timeout
   private warnedAt?: number
   private readonly now: () => number
+  /** The last metadata accepted (its SSO/SLO endpoints are read once, at start). */
+  metadata?: IdpMetadata
   lastRefresh?: { at: number, ok: boolean, reason?: string }
 
   constructor (private readonly opts: IdpTrustOptions) {
@@ -102,6 +104,7 @@ export class IdpTrust {
     for (const pem of metadata.signingCerts) new X509Certificate(pem) // throws on a bad one
     if (metadata.validUntil !== undefined && metadata.validUntil <= this.now()) throw new Error(`the metadata expired (validUntil ${new Date(metadata.validUntil).toISOString()})`)
     const changed = metadata.signingCerts.join() !== this.currentCerts.join()
+    this.metadata = metadata
     this.currentCerts = Object.freeze([...metadata.signingCerts])
     if (metadata.entityId !== '' && !this.currentIssuers.includes(metadata.entityId)) {
       this.currentIssuers = Object.freeze([...this.currentIssuers, metadata.entityId])

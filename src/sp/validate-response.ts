@@ -121,6 +121,8 @@ function readAssertion ({ response, assertion }: SignedParts, exp: ResponseExpec
     issuer,
     nameId,
     nameIdFormat: attr(nameIdEl, 'Format'),
+    nameQualifier: attr(nameIdEl, 'NameQualifier'),
+    spNameQualifier: attr(nameIdEl, 'SPNameQualifier'),
     sessionIndex: attr(authn[0], 'SessionIndex'),
     inResponseTo: attr(confirmation, 'InResponseTo'),
     ...limits,
