@@ -108,16 +108,19 @@ export interface Gateway {
   config: Config
   upstream: StubUpstream
   logouts: StubUpstream
+  /** The gateway's log lines, parsed. */
+  logs: Array<Record<string, unknown>>
   browser: () => Browser
   metadata: () => Promise<string>
 }
 
 /**
- * The gateway as an operator configures it for this IdP (Motion's five variables, the IdP's entity
- * ID, the SP key), on the memory store, validating inline. Its clock is explicit: the IdPs are real
- * processes on the real clock, so every browser step sets the gateway's clock to the real time.
+ * The gateway as an operator configures it for this IdP: Motion's variables, the IdP's metadata
+ * file (its entity ID, certificate and endpoints; or, with `manual`, the same values copied into
+ * XC_SAML_* by hand), the SP key; on the memory store, validating inline. Its clock is explicit:
+ * the IdPs are real processes on the real clock, so every browser step sets it to the real time.
  */
-export async function startGateway (t: Teardown, idp: IdpDescription, sp: KeyPair | undefined, env: Record<string, string> = {}): Promise<Gateway> {
+export async function startGateway (t: Teardown, idpMetadata: string, sp: KeyPair | undefined, env: Record<string, string> = {}, manual = false): Promise<Gateway> {
   const clock = { now: Date.now() }
   const now = (): number => clock.now
   let app: FastifyInstance | undefined
@@ -127,27 +130,36 @@ export async function startGateway (t: Teardown, idp: IdpDescription, sp: KeyPai
   t.teardown(() => upstream.close())
   t.teardown(() => logouts.close())
   const dataDir = tempDir(t, 'saml-gateway-interop-')
+  const idp = describeIdp(idpMetadata)
+  const idpSettings: Record<string, string> = manual
+    ? {
+        XC_SAML_ENTRYPOINT: idp.ssoRedirect,
+        XC_SAML_CERT: idp.certBody,
+        ...(idp.sloRedirect !== undefined ? { XC_SAML_LOGOUT_URL: idp.sloRedirect } : {}),
+        GATEWAY_IDP_ISSUER: idp.entityId
+      }
+    : { GATEWAY_IDP_METADATA_FILE: writeFile(dataDir, 'idp-metadata-file.xml', idpMetadata) }
   const config = loadConfig({
     cwd: dataDir,
     now: clock.now,
     env: {
       DOMAIN: new URL(SP_ORIGIN).host,
       XC_SAML_ISSUER: SP_ENTITY_ID,
-      XC_SAML_ENTRYPOINT: idp.ssoRedirect,
-      XC_SAML_CERT: idp.certBody,
-      ...(idp.sloRedirect !== undefined ? { XC_SAML_LOGOUT_URL: idp.sloRedirect } : {}),
-      GATEWAY_IDP_ISSUER: idp.entityId,
+      ...idpSettings,
       ...(sp !== undefined ? { GATEWAY_SP_KEY: sp.keyFile, GATEWAY_SP_CERT: sp.certFile } : {}),
       GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
       GATEWAY_UPSTREAM_LOGOUT_URL: logouts.url,
       GATEWAY_DATA_DIR: dataDir,
       GATEWAY_SESSION_STORE: 'memory',
       GATEWAY_VALIDATION_WORKERS: '0',
-      GATEWAY_LOG_LEVEL: 'silent',
+      GATEWAY_LOG_LEVEL: 'info',
       ...env
     }
   })
-  app = await buildApp(config, { logger: false, now, store: new MemoryStore({ now }) })
+  // The log is kept for the tests: what the gateway tells an operator is part of the behaviour.
+  const logs: Array<Record<string, unknown>> = []
+  const stream = { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>) } }
+  app = await buildApp(config, { logger: { stream }, now, store: new MemoryStore({ now }) })
   t.teardown(() => app!.close())
   const gatewayApp = app
   const tick = (): void => { clock.now = Date.now() }
@@ -156,6 +168,7 @@ export async function startGateway (t: Teardown, idp: IdpDescription, sp: KeyPai
     config,
     upstream,
     logouts,
+    logs,
     browser: () => new Browser({ origin: SP_ORIGIN, app: gatewayApp, tick }),
     metadata: async () => (await gatewayApp.inject({ url: '/api/auth/saml/metadata' })).body
   }

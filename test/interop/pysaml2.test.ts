@@ -1,15 +1,26 @@
 // pysaml2 7 (Debian's python3-pysaml2, the library under SATOSA and many Python IdPs) as the IdP:
 // a small server on pysaml2's own saml2.server.Server (idps/pysaml2-idp.py), its own key, metadata
-// exchanged both ways. pysaml2 itself verifies what the gateway sends it.
+// exchanged both ways. pysaml2 itself verifies what the gateway sends it: the AuthnRequest's and
+// LogoutRequest's signatures (query string or enveloped), the LogoutResponse's.
 import t from 'tap'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { BASE, IDPS_DIR, PYTHON, describeIdp, haveTools, makeKeyPair, missingTools, startGateway, startProcess, tempDir, type IdpDescription, type IdpProcess, type KeyPair } from './_harness.js'
-import { redirectMessage, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
+import { BASE, IDPS_DIR, PYTHON, haveTools, makeKeyPair, missingTools, startGateway, startProcess, tempDir, type Gateway, type KeyPair } from './_harness.js'
+import { sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
 
 const PACKAGES = 'python3-pysaml2 xmlsec1 openssl'
+const FORMAT = {
+  email: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+  persistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+  transient: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient'
+}
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success'
+const ALICE = { email: 'alice@example.org', given_name: 'Alice', family_name: 'Example', name: 'Alice Example' }
 interface IdpEvent { kind: string, [field: string]: unknown }
 interface Case { sign_response?: boolean, sign_assertion?: boolean, encrypt_assertion?: boolean, name_form?: 'uri' | 'basic', nameid?: string, require_signed?: boolean, slo_binding?: 'redirect' | 'post' }
+/** The gateway refuses 3DES-encrypted assertions with SAML_ENCRYPTED and cannot decrypt them yet. */
+const NOT_YET_3DES = 'gateway: GATEWAY_ALLOW_3DES and the SAML_WEAK_ALGORITHM refusal of 3DES-CBC are not in yet'
+type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 
 if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PACKAGES)) {
   t.test('pysaml2 IdP', async (t) => {
@@ -17,31 +28,126 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
     const idpKeys = makeKeyPair(dir, 'pysaml2-idp')
     const spKeys = makeKeyPair(dir, 'gateway-sp')
     const proc = await startProcess(t, PYTHON, [join(IDPS_DIR, 'pysaml2-idp.py'), dir, idpKeys.keyFile, idpKeys.certFile])
-    const idp = describeIdp(await (await request(`${proc.origin}/metadata`)).body.text())
-    const setup = (c: Case, env: Record<string, string> = {}, sp: KeyPair | undefined = spKeys) => configure(t, proc, idp, c, env, sp)
-    const events = async (): Promise<IdpEvent[]> => await (await request(`${proc.origin}/events`)).body.json() as IdpEvent[]
+    const idpMetadata = await (await request(`${proc.origin}/metadata`)).body.text()
+    const events = async (kind: string): Promise<IdpEvent[]> => (await (await request(`${proc.origin}/events`)).body.json() as IdpEvent[]).filter((e) => e.kind === kind || e.kind === 'error')
+    /** A gateway for this case, and the IdP told to trust its metadata and to answer as the case says. */
+    const setup = async (t: Test, c: Case, env: Record<string, string> = {}, sp: KeyPair | undefined = spKeys): Promise<Gateway> => {
+      const gw = await startGateway(t, idpMetadata, sp, env)
+      const res = await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: c }) })
+      if (res.statusCode !== 200) throw new Error(`pysaml2 refused the SP metadata: ${await res.body.text()}`)
+      await res.body.dump()
+      return gw
+    }
 
-    t.test('SP-initiated login: signed AuthnRequest verified by pysaml2, signed assertion, urn:oid attribute names', async (t) => {
-      const gw = await setup({ sign_assertion: true, require_signed: true })
+    t.test('SP-initiated login, Redirect binding: pysaml2 verifies the signed AuthnRequest; signed assertion; urn:oid names', async (t) => {
+      const gw = await setup(t, { sign_assertion: true, require_signed: true })
       const result = await signIn(gw, gw.browser(), `${BASE}/login?returnTo=/agent`)
-      console.error(result.trail.map((p) => p.status + ' ' + p.url.slice(0, 100) + ' ' + p.body.slice(0, 300)), JSON.stringify(await events()).slice(0, 3000))
-      t.equal(result.acs?.status, 302, `the ACS accepts the response (${result.code ?? ''})`)
-      const request = (await events()).find((e) => e.kind === 'authn_request')
-      t.equal(request?.signed, true, 'pysaml2 verified the AuthnRequest query signature against the SP metadata certificate')
-      const identity = result.handoff?.identity
-      t.equal(identity?.sub, 'alice@example.org')
-      t.match(identity, { email: 'alice@example.org', given_name: 'Alice', family_name: 'Example', name: 'Alice Example' }, 'claims from urn:oid names')
+      t.equal(result.acs?.status, 302, `the ACS accepts the response ${result.code ?? ''}`)
+      const [authn] = await events('authn_request')
+      t.match(authn, { kind: 'authn_request', binding: /HTTP-Redirect$/, signed: true }, 'pysaml2 verified the query-string signature with the certificate from the SP metadata')
+      t.equal(result.handoff?.identity?.sub, 'alice', 'NameID as the IdP chose it for format unspecified')
+      t.match(result.handoff?.identity, ALICE, 'email and names from the urn:oid: attributes')
       t.same(result.handoff?.body, { returnTo: '/agent' })
     })
+
+    t.test('SP-initiated login, POST binding: pysaml2 verifies the enveloped signature of the AuthnRequest', async (t) => {
+      const gw = await setup(t, { sign_assertion: true, require_signed: true }, { GATEWAY_REQUEST_BINDING: 'post' })
+      const result = await signIn(gw, gw.browser(), `${BASE}/login?returnTo=/agent`)
+      t.equal(result.acs?.status, 302, `the ACS accepts the response ${result.code ?? ''}`)
+      t.match(await events('authn_request'), [{ kind: 'authn_request', binding: /HTTP-POST$/, signed: true }])
+      t.match(result.handoff?.identity, ALICE)
+    })
+
+    t.test('IdP-initiated login with a RelayState', async (t) => {
+      const gw = await setup(t, { sign_assertion: true })
+      const result = await signIn(gw, gw.browser(), `${proc.origin}/idp-initiated?RelayState=${encodeURIComponent('/reports')}`)
+      t.equal(result.acs?.status, 302, `the ACS accepts the unsolicited response ${result.code ?? ''}`)
+      t.match(result.handoff?.identity, ALICE)
+      t.same(result.handoff?.body, { returnTo: '/reports' }, 'the RelayState is where the person lands')
+    })
+
+    t.test('signing layouts', async (t) => {
+      t.test('Response and assertion both signed', async (t) => {
+        const gw = await setup(t, { sign_response: true, sign_assertion: true })
+        const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+        t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+        t.match(result.handoff?.identity, ALICE)
+      })
+      t.test('only the Response signed: refused by default, accepted with GATEWAY_WANT_ASSERTIONS_SIGNED=false', async (t) => {
+        const strict = await setup(t, { sign_response: true, sign_assertion: false })
+        const refused = await signIn(strict, strict.browser(), `${BASE}/login`)
+        t.equal(refused.acs?.status, 400, 'refused')
+        t.equal(refused.code, 'SAML_UNSIGNED_ASSERTION')
+        const relaxed = await setup(t, { sign_response: true, sign_assertion: false }, { GATEWAY_WANT_ASSERTIONS_SIGNED: 'false' })
+        const accepted = await signIn(relaxed, relaxed.browser(), `${BASE}/login`)
+        t.equal(accepted.acs?.status, 302, `accepted ${accepted.code ?? ''}`)
+        t.match(accepted.handoff?.identity, ALICE)
+      })
+      t.test('encrypted assertion (pysaml2 7 encrypts with 3DES-CBC only): refused by name, accepted with GATEWAY_ALLOW_3DES=true', { todo: NOT_YET_3DES }, async (t) => {
+        const strict = await setup(t, { sign_assertion: true, encrypt_assertion: true })
+        const refused = await signIn(strict, strict.browser(), `${BASE}/login`)
+        t.equal(refused.code, 'SAML_WEAK_ALGORITHM', 'the refusal names the algorithm as the reason')
+        t.ok(strict.logs.some((l) => JSON.stringify(l).includes('http://www.w3.org/2001/04/xmlenc#tripledes-cbc')), 'the log names the URI')
+        const allowed = await setup(t, { sign_assertion: true, encrypt_assertion: true }, { GATEWAY_ALLOW_3DES: 'true' })
+        const accepted = await signIn(allowed, allowed.browser(), `${BASE}/login`)
+        t.equal(accepted.acs?.status, 302, `accepted ${accepted.code ?? ''}`)
+        t.match(accepted.handoff?.identity, ALICE)
+      })
+      t.test('encrypted assertion, only the Response signed (GATEWAY_WANT_ASSERTIONS_SIGNED=false, GATEWAY_ALLOW_3DES=true)', { todo: NOT_YET_3DES }, async (t) => {
+        const gw = await setup(t, { sign_response: true, sign_assertion: false, encrypt_assertion: true }, { GATEWAY_WANT_ASSERTIONS_SIGNED: 'false', GATEWAY_ALLOW_3DES: 'true' })
+        const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+        t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+        t.match(result.handoff?.identity, ALICE)
+      })
+    })
+
+    t.test('NameID formats asked for with GATEWAY_NAMEID_FORMAT', async (t) => {
+      for (const [setting, uri] of Object.entries(FORMAT)) {
+        t.test(setting, async (t) => {
+          const gw = await setup(t, { sign_assertion: true }, { GATEWAY_NAMEID_FORMAT: setting })
+          const browser = gw.browser()
+          const result = await signIn(gw, browser, `${BASE}/login`)
+          t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+          t.match(await events('authn_request'), [{ name_id_policy_format: uri, allow_create: 'true' }], 'the AuthnRequest asks for it, AllowCreate="true"')
+          const session = await sessionOf(browser)
+          if (setting === 'email') t.equal(session?.nameId, 'alice@example.org')
+          else if (setting === 'persistent') t.equal(session?.nameId, 'p-7d3f0c1e9a')
+          else t.match(session?.nameId, /^_t[0-9a-f]{32}$/)
+          t.equal(result.handoff?.identity?.sub, session?.nameId, 'sub is the NameID')
+        })
+      }
+    })
+
+    t.test('attribute names urn:mace:dir:attribute-def: (NameFormat basic)', async (t) => {
+      const gw = await setup(t, { sign_assertion: true, name_form: 'basic' })
+      const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+      t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+      t.match(result.handoff?.identity, ALICE, 'email and names from the urn:mace:dir:attribute-def: names')
+    })
+
+    for (const binding of ['redirect', 'post'] as const) {
+      t.test(`SP-initiated logout, ${binding} binding: pysaml2 matches the persistent NameID with its qualifiers and verifies the signature`, async (t) => {
+        const gw = await setup(t, { sign_assertion: true, nameid: 'persistent', require_signed: true, slo_binding: binding }, { GATEWAY_REQUEST_BINDING: binding })
+        const browser = gw.browser()
+        t.equal((await signIn(gw, browser, `${BASE}/login`)).acs?.status, 302, 'signed in')
+        const out = await signOutHere(browser)
+        t.match(await events('logout_request'), [{ kind: 'logout_request', binding: new RegExp(binding === 'post' ? 'HTTP-POST$' : 'HTTP-Redirect$'), signed: true, matched: true }],
+          'pysaml2 took the signed LogoutRequest and found the session of that exact NameID')
+        t.equal(out.last.url, `${new URL(BASE).origin}/`, 'the LogoutResponse brought the person to the post-logout page')
+        t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'the IdP confirmed the logout')
+        t.equal(await sessionOf(browser), undefined, 'no gateway session')
+      })
+
+      t.test(`IdP-initiated logout, ${binding} binding: the gateway ends the session and pysaml2 verifies its LogoutResponse`, async (t) => {
+        const gw = await setup(t, { sign_assertion: true, nameid: 'persistent', require_signed: true })
+        const browser = gw.browser()
+        t.equal((await signIn(gw, browser, `${BASE}/login`)).acs?.status, 302, 'signed in')
+        const out = await signOutAtIdp(browser, `${proc.origin}/logout-initiate?binding=${binding}`)
+        t.equal(out.slo?.status, 302, 'the SLO endpoint answers with a LogoutResponse to the IdP')
+        t.match(await events('logout_response'), [{ kind: 'logout_response', status: SUCCESS, signed: true }], 'pysaml2 verified the signed LogoutResponse: Success')
+        t.equal(await sessionOf(browser), undefined, 'the gateway session is gone')
+        t.equal(gw.logouts.calls.at(-1)?.identity?.sub, 'p-7d3f0c1e9a', 'Motion was told, with a verified identity')
+      })
+    }
   })
 }
-
-async function configure (t: Parameters<Parameters<typeof tap.test>[1]>[0], proc: IdpProcess, idp: IdpDescription, c: Case, env: Record<string, string>, sp: KeyPair | undefined) {
-  const gw = await startGateway(t, idp, sp, env)
-  const res = await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: c }) })
-  if (res.statusCode !== 200) throw new Error(`pysaml2 IdP refused the SP metadata: ${await res.body.text()}`)
-  await res.body.dump()
-  return gw
-}
-const tap = t
-void redirectMessage; void sessionOf; void signOutAtIdp; void signOutHere

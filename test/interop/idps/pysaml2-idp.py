@@ -29,6 +29,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+import saml2.assertion
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml
 from saml2.config import IdPConfig
 from saml2.ident import code as code_name_id
@@ -127,11 +128,12 @@ def login_response(in_response_to, relay_state, requested_format=None):
     sp_entity_id, acs, _ = the_sp()
     name_id = name_id_for(case, sp_entity_id, requested_format)
     session_index = "_s" + uuid.uuid4().hex
+    # pysaml2 draws the SessionIndex from saml2.assertion.sid(); this IdP must know it for logout.
+    saml2.assertion.sid = lambda: session_index
     response = server.create_authn_response(
         dict(ALICE), in_response_to, acs, sp_entity_id,
         name_id=name_id,
         authn={"class_ref": saml.AUTHN_PASSWORD_PROTECTED, "authn_instant": None},
-        session_index=session_index,
         sign_response=bool(case.get("sign_response")),
         sign_assertion=bool(case.get("sign_assertion", True)),
         encrypt_assertion=bool(case.get("encrypt_assertion")),
@@ -174,7 +176,12 @@ def sso(query, binding):
 def slo(query, binding):
     server, case = STATE["server"], STATE["case"]
     require = case.get("require_signed")
-    signed = check_redirect_signature(query, require and "SAMLRequest" in query) if binding == BINDING_HTTP_REDIRECT else None
+    if binding == BINDING_HTTP_REDIRECT:
+        signed = check_redirect_signature(query, require and "SAMLRequest" in query)
+    else:  # pysaml2 verifies an enveloped signature when there is one
+        signed = b"SignatureValue" in base64.b64decode(query.get("SAMLRequest") or query["SAMLResponse"])
+        if require and "SAMLRequest" in query and not signed:
+            raise ValueError("unsigned LogoutRequest refused")
     sp_entity_id, _, slo_urls = the_sp()
     if "SAMLResponse" in query:
         response = server.parse_logout_request_response(query["SAMLResponse"], binding)
@@ -223,14 +230,13 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, info):
-        if info.get("method") == "GET" and "headers" in info and any(k == "Location" for k, _ in info["headers"]):
-            self.send_response(302)
-        else:
-            self.send_response(info.get("status", 200))
-        for name, value in info.get("headers", []):
+        headers = info.get("headers", [])
+        redirect = any(name == "Location" for name, _ in headers)
+        self.send_response(302 if redirect else info.get("status", 200))
+        for name, value in headers:
             self.send_header(name, value)
-        data = info.get("data", "")
-        data = data.encode("utf-8") if isinstance(data, str) else data
+        data = info.get("data") or ""
+        data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
