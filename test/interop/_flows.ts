@@ -2,7 +2,7 @@
 // IdP) to the handoff to Motion, and a logout from either side to its end. Each returns what the
 // test asserts on: the pages passed through, the ACS answer, what Motion was handed.
 import { inflateRawSync } from 'node:zlib'
-import type { Browser, Page } from './_browser.js'
+import { formsOf, type Browser, type Page } from './_browser.js'
 import { BASE, SP_ORIGIN, type Gateway } from './_harness.js'
 import type { Handoff } from '../helpers/upstream.js'
 
@@ -19,6 +19,24 @@ export interface LoginResult {
   handoff?: Handoff
   /** The error code the gateway named, when it refused. */
   code?: string
+  /** The SAMLResponse the IdP had the browser post, as XML. */
+  response?: string
+}
+
+/** The XML of the last SAMLResponse form in the pages passed through. */
+export function postedResponse (trail: Page[]): string | undefined {
+  for (const page of [...trail].reverse()) {
+    const value = formsOf(page.body).flatMap((f) => f.fields).find(([name]) => name === 'SAMLResponse')?.[1]
+    if (value !== undefined) return Buffer.from(value, 'base64').toString('utf8')
+  }
+  return undefined
+}
+
+/** Where a Response carries its signatures, and whether its assertion is encrypted. */
+export function layoutOf (xml: string | undefined): { responseSigned: boolean, assertionSigned: boolean, encrypted: boolean } {
+  const signedAfterIssuer = (element: string) =>
+    new RegExp(`<(?:\\w+:)?${element}\\b[^>]*>\\s*<(?:\\w+:)?Issuer\\b[^>]*>[^<]*</(?:\\w+:)?Issuer>\\s*<(?:\\w+:)?Signature\\b`).test(xml ?? '')
+  return { responseSigned: signedAfterIssuer('Response'), assertionSigned: signedAfterIssuer('Assertion'), encrypted: /EncryptedAssertion\b/.test(xml ?? '') }
 }
 
 export async function signIn (gw: Gateway, browser: Browser, start: string): Promise<LoginResult> {
@@ -30,7 +48,8 @@ export async function signIn (gw: Gateway, browser: Browser, start: string): Pro
     last: page,
     trail,
     handoff: gw.upstream.calls.length > before ? gw.upstream.calls.at(-1) : undefined,
-    code: acs !== undefined && acs.status >= 400 ? codeOf(acs.body) : undefined
+    code: acs !== undefined && acs.status >= 400 ? codeOf(acs.body) : undefined,
+    response: postedResponse(trail)
   }
 }
 
