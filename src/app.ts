@@ -58,7 +58,8 @@ export function responseExpectations (config: Config, trust: Pick<IdpTrust, 'iss
     wantAssertionsSigned: config.validation.wantAssertionsSigned,
     allowSha1: config.validation.allowSha1,
     maxMessageBytes: config.validation.maxMessageBytes,
-    decryptionKey: config.sp.key
+    decryptionKey: config.sp.key,
+    allow3des: config.validation.allow3des
   }
 }
 

@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto'
 import { request } from 'undici'
 import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from './config.js'
 import { createStore } from './session/create-store.js'
+import { claimMapping, formatClaimMapping, idpMetadataFindings, type ClaimMappingRow } from './commands/check-interop.js'
 
 export interface CheckReport {
   ok: boolean
@@ -12,6 +13,10 @@ export interface CheckReport {
   warnings: string[]
   /** Values for Entra's "Basic SAML Configuration", when the configuration loaded. */
   entra?: Array<[string, string]>
+  /** Where each identity claim is read from. */
+  claims?: ClaimMappingRow[]
+  /** Where AuthnRequests and LogoutRequests go, when IdP metadata decides it. */
+  endpoints?: string[]
 }
 
 const DAY_MS = 86_400_000
@@ -33,9 +38,11 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
   certificateProblems(config, now, problems, warnings)
   issuerProblems(config, problems)
   const timeoutMs = options.timeoutMs ?? config.upstream.timeoutMs
-  const [upstream, store] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config)])
+  const [upstream, store, idp] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config), idpMetadataFindings(config, timeoutMs)])
   if (upstream !== undefined) problems.push(upstream)
   if (store !== undefined) problems.push(store)
+  problems.push(...idp.problems)
+  warnings.push(...idp.warnings)
 
   return {
     ok: problems.length === 0,
@@ -46,7 +53,9 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
       ['Reply URL (Assertion Consumer Service URL)', config.acsUrl],
       ['Logout URL (optional)', config.sloUrl],
       ['Sign on URL (optional)', `${config.publicOrigin}${config.basePath}`]
-    ]
+    ],
+    claims: claimMapping(config),
+    endpoints: idp.endpoints
   }
 }
 
@@ -109,5 +118,7 @@ export function formatReport (report: CheckReport): string {
     lines.push('', 'Paste into Entra > Enterprise applications > your app > Single sign-on > Basic SAML Configuration:')
     for (const [field, value] of report.entra) lines.push(`  ${field.padEnd(44)} ${value}`)
   }
+  if (report.endpoints !== undefined) lines.push('', 'From the IdP metadata:', ...report.endpoints.map((e) => `  ${e}`))
+  if (report.claims !== undefined) lines.push(...formatClaimMapping(report.claims))
   return lines.join('\n') + '\n'
 }

@@ -13,12 +13,12 @@ export const errors = {
   SamlSchema: saml('SAML_SCHEMA', 'The SAML message does not follow the SAML 2.0 schema: %s'),
   SamlNotResponse: saml('SAML_NOT_RESPONSE', 'Expected a samlp:%s message'),
   SamlAssertionCount: saml('SAML_ASSERTION_COUNT', 'The response must carry exactly one assertion'),
-  SamlEncrypted: saml('SAML_ENCRYPTED', 'The assertion is encrypted and no SP key is configured to decrypt it'),
+  SamlEncrypted: saml('SAML_ENCRYPTED', 'The encrypted assertion cannot be used: %s'),
   SamlStatus: saml('SAML_STATUS', 'The IdP did not authenticate the user: %s', 401),
   // Signature.
   SamlSignature: saml('SAML_SIGNATURE', 'The signature does not verify with the IdP certificate: %s'),
   SamlUnsignedAssertion: saml('SAML_UNSIGNED_ASSERTION', 'The assertion itself is not signed'),
-  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message is signed with a weak or unsupported algorithm: %s'),
+  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message uses a weak or unsupported algorithm: %s'),
   // What the signed assertion says.
   SamlIssuer: saml('SAML_ISSUER', 'The issuer is not the configured IdP'),
   SamlAudience: saml('SAML_AUDIENCE', 'The assertion is not meant for this service provider'),

@@ -26,7 +26,14 @@ export function validateLoginResponse (
   nowMs: number
 ): ValidatedAssertion {
   if (samlResponseBase64.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
-  const xml = decodeBase64Xml(samlResponseBase64)
+  return validateResponseXml(decodeBase64Xml(samlResponseBase64), exp, nowMs, false)
+}
+
+/**
+ * `envelopeSigned`: this XML is a decrypted response whose Response signature verified over the
+ * ciphertext (and was then removed). Everything is checked again from the start.
+ */
+function validateResponseXml (xml: string, exp: ResponseExpectations, nowMs: number, envelopeSigned: boolean): ValidatedAssertion {
   const doc = parseInboundSaml(xml)
   const root = doc.documentElement
   if (!isElement(root, NS.samlp, 'Response')) throw new errors.SamlNotResponse('Response')
@@ -34,10 +41,10 @@ export function validateLoginResponse (
   if (exp.decryptionKey !== undefined && doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion').length > 0) {
     // Decrypted, then validated again from the start, with nothing to decrypt any more.
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
-    return validateLoginResponse(Buffer.from(clear, 'utf8').toString('base64'), { ...exp, decryptionKey: undefined, maxMessageBytes: Infinity }, nowMs)
+    return validateResponseXml(clear.xml, { ...exp, decryptionKey: undefined }, nowMs, clear.responseSigned)
   }
   const assertion = onlyAssertion(doc, root)
-  const signed = verifySignatures(xml, doc, root, assertion, exp)
+  const signed = verifySignatures(xml, doc, root, assertion, exp, envelopeSigned)
   return readAssertion(signed, exp, nowMs)
 }
 
@@ -59,14 +66,14 @@ function onlyAssertion (doc: Document, response: Element): Element {
   const plain = doc.getElementsByTagNameNS(NS.saml, 'Assertion')
   const encrypted = doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion')
   if (plain.length + encrypted.length !== 1) throw new errors.SamlAssertionCount()
-  if (encrypted.length === 1) throw new errors.SamlEncrypted()
+  if (encrypted.length === 1) throw new errors.SamlEncrypted('no SP key (GATEWAY_SP_KEY) is configured to decrypt it')
   const assertion = plain[0]
   if (assertion.parentNode !== response) throw new errors.SamlAssertionCount()
   return assertion
 }
 
 function verifySignatures (
-  xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations
+  xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations, envelopeSigned = false
 ): SignedParts {
   let responseSignature: Element | undefined
   let assertionSignature: Element | undefined
@@ -75,7 +82,13 @@ function verifySignatures (
     else if (signature.parentNode === assertion && assertionSignature == null) assertionSignature = signature
     else throw new errors.SamlSignature('a signature on an element the gateway does not consume')
   }
-  if (responseSignature == null && assertionSignature == null) throw new errors.SamlSignature('the response is not signed')
+  if (responseSignature == null && assertionSignature == null) {
+    if (!envelopeSigned) throw new errors.SamlSignature('the response is not signed')
+    // The Response signature verified over the ciphertext of this very assertion: it counts as a
+    // Response signature, and only where a Response signature alone is enough.
+    if (exp.wantAssertionsSigned) throw new errors.SamlUnsignedAssertion()
+    return { response, assertion }
+  }
 
   const keys = idpKeys(exp.idpCerts)
   const idCount = idCounter(doc)
