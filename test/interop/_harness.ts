@@ -61,7 +61,7 @@ export interface KeyPair { keyFile: string, certFile: string, certPem: string, c
 export function makeKeyPair (dir: string, name: string): KeyPair {
   const keyFile = join(dir, `${name}.key`)
   const certFile = join(dir, `${name}.crt`)
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '30',
     '-subj', `/CN=${name}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' })
   const certPem = readFileSync(certFile, 'utf8')
   return { keyFile, certFile, certPem, certBody: certPem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '') }
