@@ -2,7 +2,7 @@
 // The saml-gateway command: serve (default) | metadata.
 import { serve } from './server.js'
 import { ConfigError, loadConfig } from './config.js'
-import { createSamlEntities, spMetadata } from './sp/entities.js'
+import { createServiceProvider, spMetadata } from './sp/entities.js'
 import { checkConfiguration, formatReport } from './check.js'
 
 const USAGE = `usage: saml-gateway [serve | check | metadata | help]
@@ -24,7 +24,7 @@ async function main (argv: string[]): Promise<number> {
     }
     case 'metadata':
       try {
-        process.stdout.write(spMetadata(createSamlEntities(loadConfig())) + '\n')
+        process.stdout.write(spMetadata({ sp: createServiceProvider(loadConfig()) }) + '\n')
         return 0
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err

@@ -21,10 +21,27 @@ export type OutgoingMessage =
   | { binding: 'post', url: string, fields: Record<string, string> }
 
 const samlifyEndpoint = (e: IdpEndpoint) => ({ Binding: BINDING[e.binding], Location: e.url })
+const spSigns = (config: Config): boolean => config.sp.key !== undefined && config.sp.cert !== undefined
 
 export function createSamlEntities (config: Config, endpoints: IdpEndpoints = resolveIdpEndpoints(config.idp, config.idp.metadata)): SamlEntities {
-  const signing = config.sp.key !== undefined && config.sp.cert !== undefined
-  const sp = samlify.ServiceProvider({
+  const signing = spSigns(config)
+  const idp = samlify.IdentityProvider({
+    entityID: config.idp.issuers[0],
+    wantAuthnRequestsSigned: signing,
+    // samlify signs what we send to the IdP when the IdP entity 'wants' it: with an SP key, everything.
+    wantLogoutRequestSigned: signing,
+    wantLogoutResponseSigned: signing,
+    signingCert: [...config.idp.certs],
+    singleSignOnService: [samlifyEndpoint(endpoints.sso)],
+    singleLogoutService: endpoints.slo === undefined ? [] : [samlifyEndpoint(endpoints.slo)]
+  })
+  return { sp: createServiceProvider(config), idp, endpoints }
+}
+
+/** Our side alone: enough for the SP metadata, which needs nothing of the IdP. */
+export function createServiceProvider (config: Config): samlify.ServiceProviderInstance {
+  const signing = spSigns(config)
+  return samlify.ServiceProvider({
     entityID: config.sp.entityId,
     authnRequestsSigned: signing,
     wantAssertionsSigned: config.validation.wantAssertionsSigned,
@@ -44,17 +61,6 @@ export function createSamlEntities (config: Config, endpoints: IdpEndpoints = re
       { Binding: BINDING.post, Location: config.sloUrl }
     ]
   })
-  const idp = samlify.IdentityProvider({
-    entityID: config.idp.issuers[0],
-    wantAuthnRequestsSigned: signing,
-    // samlify signs what we send to the IdP when the IdP entity 'wants' it: with an SP key, everything.
-    wantLogoutRequestSigned: signing,
-    wantLogoutResponseSigned: signing,
-    signingCert: [...config.idp.certs],
-    singleSignOnService: [samlifyEndpoint(endpoints.sso)],
-    singleLogoutService: endpoints.slo === undefined ? [] : [samlifyEndpoint(endpoints.slo)]
-  })
-  return { sp, idp, endpoints }
 }
 
 /** The AuthnRequest in the IdP's SSO binding, and its ID to remember. */
@@ -66,13 +72,6 @@ export function createLoginRequest (entities: SamlEntities, opts: { forceAuthn?:
   return { id: created.id, message: binding === 'redirect' ? { binding, url: created.context } : { binding, url, fields: { SAMLRequest: created.context } } }
 }
 
-/** @deprecated the Redirect-binding form of createLoginRequest, for callers that only redirect. */
-export function createLoginRedirect (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, url: string } {
-  const { id, message } = createLoginRequest(entities, opts)
-  if (message.binding !== 'redirect') throw new Error('the IdP takes AuthnRequests by HTTP-POST')
-  return { id, url: message.url }
-}
-
-export function spMetadata (entities: SamlEntities): string {
+export function spMetadata (entities: Pick<SamlEntities, 'sp'>): string {
   return entities.sp.getMetadata()
 }
