@@ -29,8 +29,8 @@ if (haveTools(t, 'Lasso', missingTools(['openssl', 'lasso']), PACKAGES)) {
     const proc = await startProcess(t, PYTHON, [join(IDPS_DIR, 'lasso-idp.py'), dir, idpKeys.keyFile, idpKeys.certFile])
     const idpMetadata = await (await request(`${proc.origin}/metadata`)).body.text()
     const events = async (...kinds: string[]): Promise<IdpEvent[]> => (await (await request(`${proc.origin}/events`)).body.json() as IdpEvent[]).filter((e) => kinds.includes(e.kind) || e.kind === 'error')
-    const setup = async (t: Test, c: Case, env: Record<string, string> = {}): Promise<Gateway> => {
-      const gw = await startGateway(t, idpMetadata, spKeys, env)
+    const setup = async (t: Test, c: Case, env: Record<string, string> = {}, sp = spKeys): Promise<Gateway> => {
+      const gw = await startGateway(t, idpMetadata, sp, env)
       const res = await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: c }) })
       if (res.statusCode !== 200) throw new Error(`Lasso refused the SP metadata: ${await res.body.text()}`)
       await res.body.dump()
@@ -47,6 +47,14 @@ if (haveTools(t, 'Lasso', missingTools(['openssl', 'lasso']), PACKAGES)) {
         t.same(result.handoff?.body, { returnTo: '/agent' })
       })
     }
+
+    t.test('an AuthnRequest signed with a key the SP metadata does not hold is refused by Lasso: it does check', async (t) => {
+      const gw = await startGateway(t, idpMetadata, spKeys)
+      await setup(t, {}, {}, makeKeyPair(dir, 'stranger-sp')) // Lasso now trusts the stranger's certificate for this entity ID
+      const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+      t.equal(result.acs, undefined, 'no response came back')
+      t.match(await events('authn_request'), [{ kind: 'error', path: '/sso/redirect', error: /signature/i }], 'Lasso: the signature does not verify')
+    })
 
     t.test('IdP-initiated login with a RelayState', async (t) => {
       const gw = await setup(t, {})

@@ -6,7 +6,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { BASE, IDPS_DIR, PYTHON, haveTools, makeKeyPair, missingTools, startGateway, startProcess, tempDir, type Gateway, type KeyPair } from './_harness.js'
-import { sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
+import { layoutOf, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
 
 const PACKAGES = 'python3-pysaml2 xmlsec1 openssl'
 const FORMAT = {
@@ -48,6 +48,15 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
       t.same(result.handoff?.body, { returnTo: '/agent' })
     })
 
+    t.test('an AuthnRequest signed with a key the SP metadata does not hold is refused by pysaml2: it does check', async (t) => {
+      const gw = await startGateway(t, idpMetadata, spKeys)
+      const stranger = await setup(t, { sign_assertion: true, require_signed: true }, {}, makeKeyPair(dir, 'stranger-sp'))
+      void stranger // pysaml2 now trusts the stranger's certificate for this entity ID, not the gateway's
+      const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+      t.equal(result.acs, undefined, 'no response came back')
+      t.match(await events('authn_request'), [{ kind: 'error', error: /bad query signature/ }], 'pysaml2: bad signature')
+    })
+
     t.test('SP-initiated login, POST binding: pysaml2 verifies the enveloped signature of the AuthnRequest', async (t) => {
       const gw = await setup(t, { sign_assertion: true, require_signed: true }, { GATEWAY_REQUEST_BINDING: 'post' })
       const result = await signIn(gw, gw.browser(), `${BASE}/login?returnTo=/agent`)
@@ -68,6 +77,7 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
       t.test('Response and assertion both signed', async (t) => {
         const gw = await setup(t, { sign_response: true, sign_assertion: true })
         const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+        t.same(layoutOf(result.response), { responseSigned: true, assertionSigned: true, encrypted: false }, 'pysaml2 sent that layout')
         t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
         t.match(result.handoff?.identity, ALICE)
       })
@@ -78,6 +88,7 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
         t.equal(refused.code, 'SAML_UNSIGNED_ASSERTION')
         const relaxed = await setup(t, { sign_response: true, sign_assertion: false }, { GATEWAY_WANT_ASSERTIONS_SIGNED: 'false' })
         const accepted = await signIn(relaxed, relaxed.browser(), `${BASE}/login`)
+        t.same(layoutOf(accepted.response), { responseSigned: true, assertionSigned: false, encrypted: false }, 'pysaml2 sent that layout')
         t.equal(accepted.acs?.status, 302, `accepted ${accepted.code ?? ''}`)
         t.match(accepted.handoff?.identity, ALICE)
       })
@@ -94,6 +105,7 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
       t.test('encrypted assertion, only the Response signed (GATEWAY_WANT_ASSERTIONS_SIGNED=false, GATEWAY_ALLOW_3DES=true)', async (t) => {
         const gw = await setup(t, { sign_response: true, sign_assertion: false, encrypt_assertion: true }, { GATEWAY_WANT_ASSERTIONS_SIGNED: 'false', GATEWAY_ALLOW_3DES: 'true' })
         const result = await signIn(gw, gw.browser(), `${BASE}/login`)
+        t.same(layoutOf(result.response), { responseSigned: true, assertionSigned: false, encrypted: true }, 'pysaml2 sent that layout')
         t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
         t.match(result.handoff?.identity, ALICE)
       })
