@@ -135,6 +135,19 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
       t.match(result.handoff?.identity, ALICE, 'email and names from the urn:mace:dir:attribute-def: names')
     })
 
+    t.test('a LogoutResponse that is not Success: the gateway warns and tells the person the IdP may still have a session', async (t) => {
+      const gw = await setup(t, { sign_assertion: true, nameid: 'persistent', require_signed: true })
+      const browser = gw.browser()
+      t.equal((await signIn(gw, browser, `${BASE}/login`)).acs?.status, 302, 'signed in')
+      // The IdP forgets its sessions (as after a restart): it answers our LogoutRequest with Requester.
+      await (await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: { sign_assertion: true } }) })).body.dump()
+      const out = await signOutHere(browser)
+      t.match(await events('logout_request'), [{ kind: 'logout_request', matched: false }], 'pysaml2 found no session to end')
+      t.ok(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED' && l.level === 40), 'a warning in the log')
+      t.match(out.last.body, /did not confirm/, 'the page says the IdP did not confirm the logout')
+      t.equal(await sessionOf(browser), undefined, 'the gateway session is gone all the same')
+    })
+
     for (const binding of ['redirect', 'post'] as const) {
       t.test(`SP-initiated logout, ${binding} binding: pysaml2 matches the persistent NameID with its qualifiers and verifies the signature`, async (t) => {
         const gw = await setup(t, { sign_assertion: true, nameid: 'persistent', require_signed: true, slo_binding: binding }, { GATEWAY_REQUEST_BINDING: binding })

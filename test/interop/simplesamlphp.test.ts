@@ -71,6 +71,20 @@ if (haveTools(t, 'SimpleSAMLphp', missingTools(['openssl', 'simplesamlphp']), PA
       t.same(result.handoff?.body, { returnTo: '/agent' })
     })
 
+    t.test('configured by hand (XC_SAML_ENTRYPOINT, XC_SAML_CERT, XC_SAML_LOGOUT_URL, GATEWAY_IDP_ISSUER) instead of metadata: login and logout', async (t) => {
+      const gw = await startGateway(t, idpMetadata, spKeys, {}, true)
+      t.equal(gw.config.idp.metadataFile, undefined, 'no IdP metadata')
+      ssp.configure(await gw.metadata(), {})
+      const browser = gw.browser()
+      const result = await signInAtSsp(gw, browser, `${BASE}/login`)
+      t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+      t.match(result.handoff?.identity, ALICE)
+      const out = await signOutHere(browser)
+      t.ok(out.toIdp?.startsWith(`${ssp.origin}/saml2/idp/SingleLogoutService.php?`), 'the LogoutRequest went to XC_SAML_LOGOUT_URL')
+      t.equal(out.last.url, `${new URL(BASE).origin}/`, 'and SimpleSAMLphp answered')
+      t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'with Success')
+    })
+
     t.test('SP-initiated login, POST binding: SimpleSAMLphp validates the enveloped signature', async (t) => {
       const gw = await setup(t, {}, { GATEWAY_REQUEST_BINDING: 'post' })
       const result = await signInAtSsp(gw, gw.browser(), `${BASE}/login?returnTo=/agent`)

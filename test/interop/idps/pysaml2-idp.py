@@ -265,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
                 f.write(body["sp_metadata"])
             STATE["case"] = body.get("case", {})
             STATE["server"] = make_server(STATE["base"], sp_file, STATE["case"])
-            STATE["events"] = []
+            STATE["events"], STATE["sessions"] = [], []
             return self.json({"ok": True})
         routes = {
             ("GET", "/sso/redirect"): lambda: sso(self.query(), BINDING_HTTP_REDIRECT),
