@@ -5,8 +5,8 @@ import { request } from 'undici'
 import type { Config } from '../config.js'
 import { ATTRIBUTE_CLAIMS, CLAIM_ALIASES } from '../sp/claims.js'
 import { claimVariable } from '../config/claims.js'
-import { parseIdpMetadata, type IdpMetadata } from '../sp/idp-metadata.js'
-import { endpointDisagreements, resolveIdpEndpoints } from '../sp/idp-endpoints.js'
+import { parseIdpMetadata } from '../sp/idp-metadata.js'
+import { endpointDisagreements, resolveIdpEndpoints, type MetadataEndpoints } from '../sp/idp-endpoints.js'
 
 export interface ClaimMappingRow {
   claim: string
@@ -39,7 +39,7 @@ export function formatClaimMapping (rows: readonly ClaimMappingRow[]): string[] 
 export async function idpMetadataFindings (config: Config, timeoutMs: number): Promise<{ problems: string[], warnings: string[], endpoints?: string[] }> {
   const problems: string[] = []
   const warnings: string[] = []
-  let metadata: IdpMetadata | undefined = config.idp.metadata
+  let metadata: MetadataEndpoints & { readonly signingCerts: readonly string[] } | undefined = config.idp.metadata
   const variable = config.idp.metadataUrl !== undefined ? 'GATEWAY_IDP_METADATA_URL' : 'GATEWAY_IDP_METADATA_FILE'
   if (metadata === undefined && config.idp.metadataUrl !== undefined) {
     try {

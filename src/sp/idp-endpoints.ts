@@ -2,7 +2,7 @@
 // metadata decides: its SSO and SLO endpoints and their bindings; XC_SAML_ENTRYPOINT and
 // XC_SAML_LOGOUT_URL are the fallback when the metadata has none. GATEWAY_REQUEST_BINDING picks
 // the binding; unset, HTTP-Redirect when the IdP offers it, else HTTP-POST.
-import type { IdpEndpoint, IdpMetadata } from './idp-metadata.js'
+import type { IdpEndpoint } from './idp-metadata.js'
 
 export type { IdpEndpoint } from './idp-metadata.js'
 
@@ -18,7 +18,10 @@ export interface IdpEndpointSettings {
   requestBinding?: 'redirect' | 'post'
 }
 
-export function resolveIdpEndpoints (settings: IdpEndpointSettings, metadata?: Pick<IdpMetadata, 'sso' | 'slo'>): IdpEndpoints {
+/** The endpoints of IdP metadata, as read (possibly frozen). */
+export interface MetadataEndpoints { readonly sso: readonly IdpEndpoint[], readonly slo: readonly IdpEndpoint[] }
+
+export function resolveIdpEndpoints (settings: IdpEndpointSettings, metadata?: MetadataEndpoints): IdpEndpoints {
   const sso = chooseEndpoint(metadata?.sso ?? [], settings.entryPoint, settings.requestBinding)
   if (sso === undefined) throw new Error('no IdP login URL: the IdP metadata has no SingleSignOnService in a binding the gateway speaks, and XC_SAML_ENTRYPOINT is unset')
   const slo = chooseEndpoint(metadata?.slo ?? [], settings.logoutUrl, settings.requestBinding)
@@ -40,7 +43,7 @@ export function chooseEndpoint (offered: readonly IdpEndpoint[], fallbackUrl: st
 }
 
 /** Where the metadata and the XC_SAML_* values disagree, for `check`: the metadata wins. */
-export function endpointDisagreements (settings: IdpEndpointSettings, metadata: Pick<IdpMetadata, 'sso' | 'slo'>): string[] {
+export function endpointDisagreements (settings: IdpEndpointSettings, metadata: MetadataEndpoints): string[] {
   const found: string[] = []
   const compare = (variable: string, value: string | undefined, offered: readonly IdpEndpoint[], what: string) => {
     if (value === undefined || offered.length === 0 || offered.some((e) => e.url === value)) return

@@ -9,6 +9,7 @@ import { buildTestApp, fixture, REPO_ROOT, tempDir } from '../helpers/app.js'
 import { IDP_CERT, IDP_KEY, buildResponse } from '../helpers/idp.js'
 import { authnRequestOf, newBrowser, send } from '../helpers/login.js'
 import { POST, REDIRECT, idpMetadataXml } from '../helpers/idp-metadata.js'
+import { logoutRequestXml, redirectQuery } from '../helpers/idp-logout.js'
 
 const IDP = 'https://idp.example.org/simplesaml/saml2/idp/metadata.php'
 const SSO = 'https://idp.example.org/simplesaml/saml2/idp/SSOService.php'
@@ -84,6 +85,23 @@ t.test('metadata with HTTP-POST only: a signed AuthnRequest posted by an auto-su
   t.equal(logoutForm.fields.RelayState, '/')
   const logoutRequest = await realIdp().parseLogoutRequest(sp, 'post', { body: { SAMLRequest: logoutForm.fields.SAMLRequest } })
   t.equal(logoutRequest.extract.nameID, 'p-123', "the IdP's samlify verified our signed LogoutRequest")
+})
+
+t.test("an IdP whose SLO takes HTTP-POST only gets our LogoutResponse by an auto-posted form", async (t) => {
+  const { app } = await buildTestApp(t, { env: { ...fromMetadataOnly, GATEWAY_IDP_METADATA_FILE: metadataFile(t, [[POST, SSO]], [[POST, SLO]]) } })
+  const browser = newBrowser()
+  const start = await send(app, browser, { url: '/api/auth/saml' })
+  const id = authnRequestIdOf(Buffer.from(formOf(start.body).fields.SAMLRequest, 'base64').toString())
+  await send(app, browser, { url: '/api/auth/saml/callback', form: { SAMLResponse: buildResponse({ issuer: IDP, inResponseTo: id }) } })
+  const query = redirectQuery(logoutRequestXml({ id: '_idp_lr_1', issuer: IDP, nameId: 'alice@contoso.com' }), { relayState: 'idp-state' })
+  const res = await send(app, browser, { url: `/api/auth/saml/logout/callback?${query}`, headers: { accept: 'text/html' } })
+  t.equal(res.statusCode, 200)
+  const form = formOf(res.body)
+  t.equal(form.action, SLO)
+  t.equal(form.fields.RelayState, 'idp-state')
+  const xml = Buffer.from(form.fields.SAMLResponse, 'base64').toString()
+  t.match(xml, /InResponseTo="_idp_lr_1"/)
+  t.match(xml, `Destination="${SLO}"`)
 })
 
 t.test('the binding: Redirect when the metadata offers it, POST when GATEWAY_REQUEST_BINDING says so', async (t) => {
