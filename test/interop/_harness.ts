@@ -174,6 +174,11 @@ export async function startGateway (t: Teardown, idpMetadata: string, sp: KeyPai
   }
 }
 
+/** The IdP's metadata with only its HTTP-POST SingleLogoutService: what an IdP that takes POST only publishes. */
+export function sloPostOnly (metadata: string): string {
+  return metadata.replace(/<(?:\w+:)?SingleLogoutService\b[^>]*HTTP-Redirect[^>]*(?:\/>|>\s*<\/(?:\w+:)?SingleLogoutService>)/g, '')
+}
+
 export function writeFile (dir: string, name: string, text: string): string {
   const file = join(dir, name)
   writeFileSync(file, text)

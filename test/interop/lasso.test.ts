@@ -6,7 +6,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { BASE, IDPS_DIR, PYTHON, haveTools, makeKeyPair, missingTools, startGateway, startProcess, tempDir, type Gateway } from './_harness.js'
+import { BASE, IDPS_DIR, PYTHON, haveTools, makeKeyPair, missingTools, sloPostOnly, startGateway, startProcess, tempDir, type Gateway } from './_harness.js'
 import { layoutOf, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
 
 const PACKAGES = 'python3-lasso openssl'
@@ -29,8 +29,8 @@ if (haveTools(t, 'Lasso', missingTools(['openssl', 'lasso']), PACKAGES)) {
     const proc = await startProcess(t, PYTHON, [join(IDPS_DIR, 'lasso-idp.py'), dir, idpKeys.keyFile, idpKeys.certFile])
     const idpMetadata = await (await request(`${proc.origin}/metadata`)).body.text()
     const events = async (...kinds: string[]): Promise<IdpEvent[]> => (await (await request(`${proc.origin}/events`)).body.json() as IdpEvent[]).filter((e) => kinds.includes(e.kind) || e.kind === 'error')
-    const setup = async (t: Test, c: Case, env: Record<string, string> = {}, sp = spKeys): Promise<Gateway> => {
-      const gw = await startGateway(t, idpMetadata, sp, env)
+    const setup = async (t: Test, c: Case, env: Record<string, string> = {}, sp = spKeys, metadata = idpMetadata): Promise<Gateway> => {
+      const gw = await startGateway(t, metadata, sp, env)
       const res = await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: c }) })
       if (res.statusCode !== 200) throw new Error(`Lasso refused the SP metadata: ${await res.body.text()}`)
       await res.body.dump()
@@ -114,13 +114,15 @@ if (haveTools(t, 'Lasso', missingTools(['openssl', 'lasso']), PACKAGES)) {
       })
 
       t.test(`IdP-initiated logout, ${binding} binding: the gateway ends the session and Lasso verifies its LogoutResponse`, async (t) => {
-        const gw = await setup(t, {}, { GATEWAY_NAMEID_FORMAT: 'persistent' })
+        // Over POST the IdP's metadata offers POST only, so the gateway answers by POST as well.
+        const gw = await setup(t, {}, { GATEWAY_NAMEID_FORMAT: 'persistent' }, spKeys, binding === 'post' ? sloPostOnly(idpMetadata) : idpMetadata)
         const browser = gw.browser()
         t.equal((await signIn(gw, browser, `${BASE}/login`)).acs?.status, 302, 'signed in')
         const out = await signOutAtIdp(browser, `${proc.origin}/logout-initiate?binding=${binding}`)
         t.ok(browser.visited.includes(`${binding === 'post' ? 'POST' : 'GET'} ${BASE}/logout/callback`), `the LogoutRequest came by ${binding}`)
-        t.equal(out.slo?.status, 302, 'the SLO endpoint answers with a LogoutResponse to the IdP')
-        t.match(await events('logout_response', 'logout_response_error'), [{ kind: 'logout_response', status: SUCCESS, signed: true }], 'Lasso verified the signed LogoutResponse: Success')
+        t.equal(out.slo?.status, binding === 'post' ? 200 : 302, `the SLO endpoint answers with a LogoutResponse to the IdP (${binding === 'post' ? 'an auto-posted form' : 'a redirect'})`)
+        t.match(await events('logout_response', 'logout_response_error'), [{ kind: 'logout_response', binding: binding === 'post' ? 'POST' : 'GET', status: SUCCESS, signed: true }],
+          `Lasso verified the signed LogoutResponse, by ${binding}: Success`)
         t.equal(await sessionOf(browser), undefined, 'the gateway session is gone')
         t.ok(gw.logouts.calls.at(-1)?.identity?.sub, 'Motion was told, with a verified identity')
       })

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { BASE, IDPS_DIR, PYTHON, haveTools, makeKeyPair, missingTools, startGateway, startProcess, tempDir, type Gateway, type KeyPair } from './_harness.js'
+import { BASE, IDPS_DIR, PYTHON, haveTools, makeKeyPair, missingTools, sloPostOnly, startGateway, startProcess, tempDir, type Gateway, type KeyPair } from './_harness.js'
 import { layoutOf, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
 
 const PACKAGES = 'python3-pysaml2 xmlsec1 openssl'
@@ -29,8 +29,8 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
     const idpMetadata = await (await request(`${proc.origin}/metadata`)).body.text()
     const events = async (kind: string): Promise<IdpEvent[]> => (await (await request(`${proc.origin}/events`)).body.json() as IdpEvent[]).filter((e) => e.kind === kind || e.kind === 'error')
     /** A gateway for this case, and the IdP told to trust its metadata and to answer as the case says. */
-    const setup = async (t: Test, c: Case, env: Record<string, string> = {}, sp: KeyPair | undefined = spKeys): Promise<Gateway> => {
-      const gw = await startGateway(t, idpMetadata, sp, env)
+    const setup = async (t: Test, c: Case, env: Record<string, string> = {}, sp: KeyPair | undefined = spKeys, metadata = idpMetadata): Promise<Gateway> => {
+      const gw = await startGateway(t, metadata, sp, env)
       const res = await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: c }) })
       if (res.statusCode !== 200) throw new Error(`pysaml2 refused the SP metadata: ${await res.body.text()}`)
       await res.body.dump()
@@ -162,12 +162,14 @@ if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PAC
       })
 
       t.test(`IdP-initiated logout, ${binding} binding: the gateway ends the session and pysaml2 verifies its LogoutResponse`, async (t) => {
-        const gw = await setup(t, { sign_assertion: true, nameid: 'persistent', require_signed: true })
+        // Over POST the IdP's metadata offers POST only, so the gateway answers by POST as well.
+        const gw = await setup(t, { sign_assertion: true, nameid: 'persistent', require_signed: true }, {}, spKeys, binding === 'post' ? sloPostOnly(idpMetadata) : idpMetadata)
         const browser = gw.browser()
         t.equal((await signIn(gw, browser, `${BASE}/login`)).acs?.status, 302, 'signed in')
         const out = await signOutAtIdp(browser, `${proc.origin}/logout-initiate?binding=${binding}`)
-        t.equal(out.slo?.status, 302, 'the SLO endpoint answers with a LogoutResponse to the IdP')
-        t.match(await events('logout_response'), [{ kind: 'logout_response', status: SUCCESS, signed: true }], 'pysaml2 verified the signed LogoutResponse: Success')
+        t.equal(out.slo?.status, binding === 'post' ? 200 : 302, `the SLO endpoint answers with a LogoutResponse to the IdP (${binding === 'post' ? 'an auto-posted form' : 'a redirect'})`)
+        t.match(await events('logout_response'), [{ kind: 'logout_response', binding: new RegExp(binding === 'post' ? 'HTTP-POST$' : 'HTTP-Redirect$'), status: SUCCESS, signed: true }],
+          `pysaml2 verified the signed LogoutResponse, by ${binding}: Success`)
         t.equal(await sessionOf(browser), undefined, 'the gateway session is gone')
         t.equal(gw.logouts.calls.at(-1)?.identity?.sub, 'p-7d3f0c1e9a', 'Motion was told, with a verified identity')
       })
