@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import { request } from 'undici'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { MemoryStore } from '../../src/session/store-memory.js'
@@ -177,6 +178,38 @@ export async function startGateway (t: Teardown, idpMetadata: string, sp: KeyPai
 /** The IdP's metadata with only its HTTP-POST SingleLogoutService: what an IdP that takes POST only publishes. */
 export function sloPostOnly (metadata: string): string {
   return metadata.replace(/<(?:\w+:)?SingleLogoutService\b[^>]*HTTP-Redirect[^>]*(?:\/>|>\s*<\/(?:\w+:)?SingleLogoutService>)/g, '')
+}
+
+export interface IdpEvent { kind: string, [field: string]: unknown }
+
+/** An IdP script of ours (idps/*.py) with /metadata, /control and /events, and how to set up a case. */
+export interface ScriptedIdp<Case> {
+  dir: string
+  spKeys: KeyPair
+  proc: IdpProcess
+  idpMetadata: string
+  /** What the IdP recorded since the last setup: events of these kinds, and errors. */
+  events: (...kinds: string[]) => Promise<IdpEvent[]>
+  /** A gateway for this case, and the IdP told to trust its metadata and to answer as the case says. */
+  setup: (t: Teardown, c: Case, env?: Record<string, string>, sp?: KeyPair, idpMetadata?: string) => Promise<Gateway>
+}
+
+export async function startScriptedIdp<Case> (t: Teardown, script: string, name: string): Promise<ScriptedIdp<Case>> {
+  const dir = tempDir(t, `saml-gateway-${name}-`)
+  const idpKeys = makeKeyPair(dir, `${name}-idp`)
+  const spKeys = makeKeyPair(dir, 'gateway-sp')
+  const proc = await startProcess(t, PYTHON, [join(IDPS_DIR, script), dir, idpKeys.keyFile, idpKeys.certFile])
+  const idpMetadata = await (await request(`${proc.origin}/metadata`)).body.text()
+  const events = async (...kinds: string[]): Promise<IdpEvent[]> =>
+    (await (await request(`${proc.origin}/events`)).body.json() as IdpEvent[]).filter((e) => kinds.includes(e.kind) || e.kind === 'error')
+  const setup = async (t: Teardown, c: Case, env: Record<string, string> = {}, sp: KeyPair = spKeys, metadata = idpMetadata): Promise<Gateway> => {
+    const gw = await startGateway(t, metadata, sp, env)
+    const res = await request(`${proc.origin}/control`, { method: 'POST', body: JSON.stringify({ sp_metadata: await gw.metadata(), case: c }) })
+    if (res.statusCode !== 200) throw new Error(`${name} refused the SP metadata: ${await res.body.text()}`)
+    await res.body.dump()
+    return gw
+  }
+  return { dir, spKeys, proc, idpMetadata, events, setup }
 }
 
 export function writeFile (dir: string, name: string, text: string): string {

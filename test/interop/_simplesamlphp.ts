@@ -42,8 +42,27 @@ export async function startSimpleSamlPhp (t: { teardown: (fn: () => unknown) => 
   for (const sub of [configDir, metadataDir, join(dir, 'ssp-tmp'), join(dir, 'ssp-sessions'), join(dir, 'ssp-data')]) mkdirSync(sub, { recursive: true })
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
+  writeConfig(configDir, metadataDir, dir, origin)
+  const configure = (spMetadata: string, c: SspCase): void => {
+    writeFileSync(join(metadataDir, 'sp.xml'), spMetadata)
+    writeFileSync(join(metadataDir, 'idp-hosted.json.php'), php(hostedIdp(keys, c)))
+  }
+  // Until a gateway is configured, an SP that exists nowhere: the metadata sources must parse.
+  configure('<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="urn:example:nobody"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
+    '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://nobody.invalid/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>', {})
+  await startProcess(t, 'php', ['-S', `127.0.0.1:${port}`, '-t', SSP_WWW], { env: { SIMPLESAMLPHP_CONFIG_DIR: configDir }, port, ready: 'started' })
   const logFile = join(dir, 'simplesamlphp.log')
+  return {
+    origin,
+    entityId: `${origin}/saml2/idp/metadata.php`,
+    metadataUrl: `${origin}/saml2/idp/metadata.php`,
+    configure,
+    log: () => { try { return readFileSync(logFile, 'utf8') } catch { return '' } }
+  }
+}
 
+/** config.php, authsources.php (alice at exampleauth:UserPass), and the hosted IdP read from its JSON. */
+function writeConfig (configDir: string, metadataDir: string, dir: string, origin: string): void {
   writeFileSync(join(configDir, 'config.json.php'), php({
     baseurlpath: `${origin}/`,
     certdir: dir,
@@ -84,53 +103,38 @@ export async function startSimpleSamlPhp (t: { teardown: (fn: () => unknown) => 
   }))
   writeFileSync(join(metadataDir, 'saml20-idp-hosted.php'), "<?php\n$metadata['__DYNAMIC:1__'] = require __DIR__ . '/idp-hosted.json.php';\n")
   writeFileSync(join(metadataDir, 'saml20-sp-remote.php'), '<?php\n')
+}
 
-  const configure = (spMetadata: string, c: SspCase): void => {
-    writeFileSync(join(metadataDir, 'sp.xml'), spMetadata)
-    const maps = c.names === 'oid' ? ['name2oid'] : c.names === 'urn' ? ['name2urn'] : []
-    writeFileSync(join(metadataDir, 'idp-hosted.json.php'), php({
-      host: '__DEFAULT__',
-      privatekey: keys.keyFile,
-      certificate: keys.certFile,
-      auth: 'users',
-      'signature.algorithm': 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-      'validate.authnrequest': true,
-      'validate.logout': true,
-      'sign.logout': true,
-      'redirect.sign': true,
-      SingleLogoutServiceBinding: ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],
-      SingleSignOnServiceBinding: ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'],
-      NameIDFormat: FORMAT.transient,
-      'attributes.NameFormat': c.names === 'basic' || c.names === undefined
-        ? 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic'
-        : 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
-      'saml20.sign.assertion': c['saml20.sign.assertion'] ?? true,
-      'saml20.sign.response': c['saml20.sign.response'] ?? false,
-      'assertion.encryption': c['assertion.encryption'] ?? false,
-      authproc: {
-        10: { class: 'saml:TransientNameID' },
-        11: { class: 'saml:PersistentNameID', attribute: 'uid', NameQualifier: true, SPNameQualifier: true },
-        12: { class: 'saml:AttributeNameID', attribute: 'mail', Format: FORMAT.email },
-        13: { class: 'saml:AttributeNameID', attribute: 'uid', Format: FORMAT.unspecified },
-        ...(maps.length > 0 ? { 90: { class: 'core:AttributeMap', 0: maps[0] } } : {})
-      }
-    }))
-  }
-
-  // Until a gateway is configured, an SP that exists nowhere: the metadata sources must parse.
-  configure('<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="urn:example:nobody"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
-    '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://nobody.invalid/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>', {})
-  await startProcess(t, 'php', ['-S', `127.0.0.1:${port}`, '-t', SSP_WWW], {
-    env: { SIMPLESAMLPHP_CONFIG_DIR: configDir },
-    port,
-    ready: 'started'
-  })
+/** saml20-idp-hosted for a case: signatures checked both ways, every NameID format made by authproc. */
+function hostedIdp (keys: KeyPair, c: SspCase): Record<string, unknown> {
+  const maps = c.names === 'oid' ? ['name2oid'] : c.names === 'urn' ? ['name2urn'] : []
+  const bindings = ['urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect', 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST']
   return {
-    origin,
-    entityId: `${origin}/saml2/idp/metadata.php`,
-    metadataUrl: `${origin}/saml2/idp/metadata.php`,
-    configure,
-    log: () => { try { return readFileSync(logFile, 'utf8') } catch { return '' } }
+    host: '__DEFAULT__',
+    privatekey: keys.keyFile,
+    certificate: keys.certFile,
+    auth: 'users',
+    'signature.algorithm': 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    'validate.authnrequest': true,
+    'validate.logout': true,
+    'sign.logout': true,
+    'redirect.sign': true,
+    SingleLogoutServiceBinding: bindings,
+    SingleSignOnServiceBinding: bindings,
+    NameIDFormat: FORMAT.transient,
+    'attributes.NameFormat': c.names === 'basic' || c.names === undefined
+      ? 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic'
+      : 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
+    'saml20.sign.assertion': c['saml20.sign.assertion'] ?? true,
+    'saml20.sign.response': c['saml20.sign.response'] ?? false,
+    'assertion.encryption': c['assertion.encryption'] ?? false,
+    authproc: {
+      10: { class: 'saml:TransientNameID' },
+      11: { class: 'saml:PersistentNameID', attribute: 'uid', NameQualifier: true, SPNameQualifier: true },
+      12: { class: 'saml:AttributeNameID', attribute: 'mail', Format: FORMAT.email },
+      13: { class: 'saml:AttributeNameID', attribute: 'uid', Format: FORMAT.unspecified },
+      ...(maps.length > 0 ? { 90: { class: 'core:AttributeMap', 0: maps[0] } } : {})
+    }
   }
 }
 

@@ -15,10 +15,9 @@ It listens on a free loopback port, prints "LISTENING <port>" and serves:
     POST /slo/post            the same, HTTP-POST
     GET  /logout-initiate     IdP-initiated logout of the last session (?binding=redirect|post)
 
-A "case" says how responses are made: sign_response, sign_assertion, encrypt_assertion,
-name_form ("uri" or "basic"), nameid ("email", "persistent", "transient"), require_signed (refuse
-unsigned AuthnRequests and LogoutRequests), slo_binding ("redirect" or "post").
-Nothing here is a production IdP: there is no login form; every request signs in alice.
+A "case" says how it answers: sign_response, sign_assertion, encrypt_assertion, name_form ("uri",
+"basic"), nameid ("email", "persistent", "transient"), require_signed (refuse unsigned requests),
+slo_binding ("redirect", "post"). Not a production IdP: no login form; every request is alice.
 """
 import base64
 import json
@@ -35,6 +34,7 @@ from saml2.config import IdPConfig
 from saml2.ident import code as code_name_id
 from saml2.metadata import entity_descriptor
 from saml2.saml import NAME_FORMAT_BASIC, NAME_FORMAT_URI, NameID
+from saml2.samlp import Status, StatusCode
 from saml2.server import Server
 from saml2.sigver import verify_redirect_signature
 
@@ -204,7 +204,6 @@ def slo(query, binding):
 
 
 def saml_status(value):
-    from saml2.samlp import Status, StatusCode
     return Status(status_code=StatusCode(value=value))
 
 
@@ -219,10 +218,6 @@ def initiate_logout(binding_name):
         sign_alg=RSA_SHA256, digest_alg=SHA256)
     event("logout_initiated", binding=binding, id=request_id)
     return server.apply_binding(binding, str(request), slo_urls[binding], "/after-idp-logout", sign=True, sigalg=RSA_SHA256)
-
-
-def idp_initiated(query):
-    return login_response(None, query.get("RelayState"))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -270,7 +265,7 @@ class Handler(BaseHTTPRequestHandler):
         routes = {
             ("GET", "/sso/redirect"): lambda: sso(self.query(), BINDING_HTTP_REDIRECT),
             ("POST", "/sso/post"): lambda: sso(self.form(), BINDING_HTTP_POST),
-            ("GET", "/idp-initiated"): lambda: idp_initiated(self.query()),
+            ("GET", "/idp-initiated"): lambda: login_response(None, self.query().get("RelayState")),
             ("GET", "/slo/redirect"): lambda: slo(self.query(), BINDING_HTTP_REDIRECT),
             ("POST", "/slo/post"): lambda: slo(self.form(), BINDING_HTTP_POST),
             ("GET", "/logout-initiate"): lambda: initiate_logout(self.query().get("binding", "redirect")),
