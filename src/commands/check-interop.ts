@@ -2,10 +2,10 @@
 // from, and where the IdP metadata and the XC_SAML_* values disagree (the metadata wins).
 import { X509Certificate } from 'node:crypto'
 import { request } from 'undici'
-import type { Config } from '../config.js'
+import type { Config } from '../config/index.js'
 import { ATTRIBUTE_CLAIMS, CLAIM_ALIASES } from '../sp/claims.js'
 import { claimVariable } from '../config/claims.js'
-import { parseIdpMetadata } from '../sp/idp-metadata.js'
+import { parseIdpMetadata } from '../sp/read/idp-metadata.js'
 import { endpointDisagreements, resolveIdpEndpoints, type MetadataEndpoints } from '../sp/idp-endpoints.js'
 
 export interface ClaimMappingRow {

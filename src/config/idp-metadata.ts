@@ -3,7 +3,7 @@
 // become optional (`check` says where they disagree with the metadata, and that the metadata wins).
 import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { parseIdpMetadata, type IdpMetadata } from '../sp/idp-metadata.js'
+import { parseIdpMetadata, type IdpMetadata } from '../sp/read/idp-metadata.js'
 
 export function readIdpMetadataFile (name: string, file: string, nowMs: number | undefined, problems: string[]): IdpMetadata | undefined {
   let xml: string

@@ -4,7 +4,7 @@
 // Keycloak with plain words. Each identity claim is read from the first attribute present among
 // the names the operator set (GATEWAY_CLAIM_<NAME>) and then the built-in aliases below.
 import type { ValidatedAssertion } from './types.js'
-import type { SessionUser } from '../session/store.js'
+import type { AssertionClaims, SessionUser } from '../session/store.js'
 
 const CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/'
 const ADFS = 'http://schemas.xmlsoap.org/claims/'
@@ -79,7 +79,7 @@ export function toSessionUser (assertion: ValidatedAssertion, opts: ClaimOptions
     spNameQualifier: assertion.spNameQualifier,
     sessionIndex: assertion.sessionIndex,
     issuer: assertion.issuer,
-    claims,
+    claims: claims as AssertionClaims,
     authTime: assertion.authnInstant ?? nowMs,
     idpSessionEnd: assertion.sessionNotOnOrAfter
   })

@@ -2,9 +2,9 @@
 // metadata decides: its SSO and SLO endpoints and their bindings; XC_SAML_ENTRYPOINT and
 // XC_SAML_LOGOUT_URL are the fallback when the metadata has none. GATEWAY_REQUEST_BINDING picks
 // the binding; unset, HTTP-Redirect when the IdP offers it, else HTTP-POST.
-import type { IdpEndpoint } from './idp-metadata.js'
+import type { IdpEndpoint } from './read/idp-metadata.js'
 
-export type { IdpEndpoint } from './idp-metadata.js'
+export type { IdpEndpoint } from './read/idp-metadata.js'
 
 export interface IdpEndpoints {
   sso: IdpEndpoint

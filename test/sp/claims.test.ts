@@ -1,5 +1,5 @@
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
+import { loadConfig } from '../../src/config/index.js'
 import { CLAIM_ALIASES, claimSources, toSessionUser } from '../../src/sp/claims.js'
 import type { ValidatedAssertion } from '../../src/sp/types.js'
 import { baseEnv, tempDir } from '../helpers/app.js'

@@ -6,7 +6,7 @@
 // the key. 3DES-CBC only with GATEWAY_ALLOW_3DES=true (pysaml2 can encrypt with nothing else).
 // RSA PKCS#1 v1.5 key transport is never accepted: it is open to padding-oracle attacks.
 import { errors } from '../../errors.js'
-import { attr } from '../xml.js'
+import { attr } from './xml.js'
 
 const XENC = 'http://www.w3.org/2001/04/xmlenc#'
 const XENC11 = 'http://www.w3.org/2009/xmlenc11#'
