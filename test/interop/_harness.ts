@@ -117,8 +117,8 @@ export interface Gateway {
 
 /**
  * The gateway as an operator configures it for this IdP: Motion's variables, the IdP's metadata
- * file (its entity ID, certificate and endpoints; or, with `manual`, the same values copied into
- * XC_SAML_* by hand), the SP key; on the memory store, validating inline. Its clock is explicit:
+ * file (its entity ID, certificate and endpoints), or its URL when `env` names one, or with `manual`
+ * the same values copied into XC_SAML_* by hand; the SP key; on the memory store, validating inline. Its clock is explicit:
  * the IdPs are real processes on the real clock, so every browser step sets it to the real time.
  */
 export async function startGateway (t: Teardown, idpMetadata: string, sp: KeyPair | undefined, env: Record<string, string> = {}, manual = false): Promise<Gateway> {
@@ -139,7 +139,9 @@ export async function startGateway (t: Teardown, idpMetadata: string, sp: KeyPai
         ...(idp.sloRedirect !== undefined ? { XC_SAML_LOGOUT_URL: idp.sloRedirect } : {}),
         GATEWAY_IDP_ISSUER: idp.entityId
       }
-    : { GATEWAY_IDP_METADATA_FILE: writeFile(dataDir, 'idp-metadata-file.xml', idpMetadata) }
+    : env.GATEWAY_IDP_METADATA_URL !== undefined
+      ? {} // the gateway fetches it from the IdP itself
+      : { GATEWAY_IDP_METADATA_FILE: writeFile(dataDir, 'idp-metadata-file.xml', idpMetadata) }
   const config = loadConfig({
     cwd: dataDir,
     now: clock.now,

@@ -68,6 +68,7 @@ if (haveTools(t, 'SimpleSAMLphp', missingTools(['openssl', 'simplesamlphp']), PA
     const ctx = await startSsp(t)
     t.match(ctx.idpMetadata, /IDPSSODescriptor/, 'SimpleSAMLphp publishes its metadata')
     logins(t, ctx)
+    settings(t, ctx)
     layoutsAndNames(t, ctx)
     logouts(t, ctx)
   })
@@ -84,20 +85,6 @@ function logins (t: Test, ctx: Ctx): void {
     t.notMatch(logSince(mark), /ERROR/, 'SimpleSAMLphp logged no error')
     t.match(result.handoff?.identity, ALICE, 'email and names from mail, givenName, sn, displayName')
     t.same(result.handoff?.body, { returnTo: '/agent' })
-  })
-
-  t.test('configured by hand (XC_SAML_ENTRYPOINT, XC_SAML_CERT, XC_SAML_LOGOUT_URL, GATEWAY_IDP_ISSUER) instead of metadata: login and logout', async (t) => {
-    const gw = await startGateway(t, idpMetadata, spKeys, {}, true)
-    t.equal(gw.config.idp.metadataFile, undefined, 'no IdP metadata')
-    ssp.configure(await gw.metadata(), {})
-    const browser = gw.browser()
-    const result = await signInAtSsp(gw, browser, `${BASE}/login`)
-    t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
-    t.match(result.handoff?.identity, ALICE)
-    const out = await signOutHere(browser)
-    t.ok(out.toIdp?.startsWith(`${ssp.origin}/saml2/idp/SingleLogoutService.php?`), 'the LogoutRequest went to XC_SAML_LOGOUT_URL')
-    t.equal(out.last.url, `${new URL(BASE).origin}/`, 'and SimpleSAMLphp answered')
-    t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'with Success')
   })
 
   t.test('SP-initiated login, POST binding: SimpleSAMLphp validates the enveloped signature', async (t) => {
@@ -221,4 +208,31 @@ function logouts (t: Test, ctx: Ctx): void {
       t.ok(gw.logouts.calls.at(-1)?.identity?.sub, 'Motion was told, with a verified identity')
     })
   }
+}
+
+/** The IdP side configured by hand, or from the metadata URL, instead of a metadata file. */
+function settings (t: Test, ctx: Ctx): void {
+  const { ssp, idpMetadata, spKeys } = ctx
+  t.test('configured by hand (XC_SAML_ENTRYPOINT, XC_SAML_CERT, XC_SAML_LOGOUT_URL, GATEWAY_IDP_ISSUER) instead of metadata: login and logout', async (t) => {
+    const gw = await startGateway(t, idpMetadata, spKeys, {}, true)
+    t.equal(gw.config.idp.metadataFile, undefined, 'no IdP metadata')
+    ssp.configure(await gw.metadata(), {})
+    const browser = gw.browser()
+    const result = await signInAtSsp(gw, browser, `${BASE}/login`)
+    t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+    t.match(result.handoff?.identity, ALICE)
+    const out = await signOutHere(browser)
+    t.ok(out.toIdp?.startsWith(`${ssp.origin}/saml2/idp/SingleLogoutService.php?`), 'the LogoutRequest went to XC_SAML_LOGOUT_URL')
+    t.equal(out.last.url, `${new URL(BASE).origin}/`, 'and SimpleSAMLphp answered')
+    t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'with Success')
+  })
+
+  t.test('GATEWAY_IDP_METADATA_URL: the gateway reads SimpleSAMLphp\'s metadata from metadata.php at start', async (t) => {
+    const gw = await startGateway(t, idpMetadata, spKeys, { GATEWAY_IDP_METADATA_URL: ssp.metadataUrl })
+    ssp.configure(await gw.metadata(), {})
+    const result = await signInAtSsp(gw, gw.browser(), `${BASE}/login`)
+    t.ok(result.trail.some((p) => p.url.startsWith(`${ssp.origin}/saml2/idp/SSOService.php?`)), 'the AuthnRequest went to the SSO endpoint of the fetched metadata')
+    t.equal(result.acs?.status, 302, `accepted with the certificate from the fetched metadata ${result.code ?? ''}`)
+    t.match(result.handoff?.identity, ALICE)
+  })
 }
