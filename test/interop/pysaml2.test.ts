@@ -57,6 +57,13 @@ function logins (t: Test, ctx: ScriptedIdp<Case>): void {
     t.match(result.handoff?.identity, ALICE)
   })
 
+  t.test('forceAuthn=1 reaches pysaml2 as ForceAuthn="true"', async (t) => {
+    const gw = await setup(t, { sign_assertion: true, require_signed: true })
+    const result = await signIn(gw, gw.browser(), `${BASE}/login?forceAuthn=1`)
+    t.equal(result.acs?.status, 302, `accepted ${result.code ?? ''}`)
+    t.match(await events('authn_request'), [{ kind: 'authn_request', force_authn: 'true', signed: true }])
+  })
+
   t.test('IdP-initiated login with a RelayState', async (t) => {
     const gw = await setup(t, { sign_assertion: true })
     const result = await signIn(gw, gw.browser(), `${proc.origin}/idp-initiated?RelayState=${encodeURIComponent('/reports')}`)
