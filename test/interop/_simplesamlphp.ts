@@ -21,6 +21,7 @@ export interface SspCase {
   'saml20.sign.assertion'?: boolean
   'saml20.sign.response'?: boolean
   'assertion.encryption'?: boolean
+  'signature.algorithm'?: string
   /** Attribute names: as the auth source has them (basic), urn:oid: (name2oid) or urn:mace: (name2urn). */
   names?: 'basic' | 'oid' | 'urn'
 }
@@ -114,7 +115,7 @@ function hostedIdp (keys: KeyPair, c: SspCase): Record<string, unknown> {
     privatekey: keys.keyFile,
     certificate: keys.certFile,
     auth: 'users',
-    'signature.algorithm': 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+    'signature.algorithm': c['signature.algorithm'] ?? 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
     'validate.authnrequest': true,
     'validate.logout': true,
     'sign.logout': true,

@@ -210,9 +210,9 @@ function logouts (t: Test, ctx: Ctx): void {
   }
 }
 
-/** The IdP side configured by hand, or from the metadata URL, instead of a metadata file. */
+/** The IdP side configured by hand, or from the metadata URL, instead of a metadata file; SHA-1. */
 function settings (t: Test, ctx: Ctx): void {
-  const { ssp, idpMetadata, spKeys } = ctx
+  const { setup, ssp, idpMetadata, spKeys } = ctx
   t.test('configured by hand (XC_SAML_ENTRYPOINT, XC_SAML_CERT, XC_SAML_LOGOUT_URL, GATEWAY_IDP_ISSUER) instead of metadata: login and logout', async (t) => {
     const gw = await startGateway(t, idpMetadata, spKeys, {}, true)
     t.equal(gw.config.idp.metadataFile, undefined, 'no IdP metadata')
@@ -234,5 +234,16 @@ function settings (t: Test, ctx: Ctx): void {
     t.ok(result.trail.some((p) => p.url.startsWith(`${ssp.origin}/saml2/idp/SSOService.php?`)), 'the AuthnRequest went to the SSO endpoint of the fetched metadata')
     t.equal(result.acs?.status, 302, `accepted with the certificate from the fetched metadata ${result.code ?? ''}`)
     t.match(result.handoff?.identity, ALICE)
+  })
+
+  t.test('RSA-SHA1 signatures (signature.algorithm rsa-sha1): refused by name, accepted with GATEWAY_ALLOW_SHA1=true', async (t) => {
+    const sha1 = { 'signature.algorithm': 'http://www.w3.org/2000/09/xmldsig#rsa-sha1' }
+    const strict = await setup(t, sha1)
+    const refused = await signInAtSsp(strict, strict.browser(), `${BASE}/login`)
+    t.equal(refused.acs?.status, 400)
+    t.equal(refused.code, 'SAML_WEAK_ALGORITHM')
+    const allowed = await setup(t, sha1, { GATEWAY_ALLOW_SHA1: 'true' })
+    const accepted = await signInAtSsp(allowed, allowed.browser(), `${BASE}/login`)
+    t.equal(accepted.acs?.status, 302, `accepted ${accepted.code ?? ''}`)
   })
 }
