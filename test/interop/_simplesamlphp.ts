@@ -51,7 +51,8 @@ export async function startSimpleSamlPhp (t: { teardown: (fn: () => unknown) => 
   // Until a gateway is configured, an SP that exists nowhere: the metadata sources must parse.
   configure('<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="urn:example:nobody"><md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">' +
     '<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://nobody.invalid/acs" index="0"/></md:SPSSODescriptor></md:EntityDescriptor>', {})
-  await startProcess(t, 'php', ['-S', `127.0.0.1:${port}`, '-t', SSP_WWW], { env: { SIMPLESAMLPHP_CONFIG_DIR: configDir }, port, ready: 'started' })
+  // No opcache: it would serve a configuration file rewritten less than revalidate_freq ago from its cache.
+  await startProcess(t, 'php', ['-d', 'opcache.enable=0', '-S', `127.0.0.1:${port}`, '-t', SSP_WWW], { env: { SIMPLESAMLPHP_CONFIG_DIR: configDir }, port, ready: 'started' })
   const logFile = join(dir, 'simplesamlphp.log')
   return {
     origin,
