@@ -1,10 +1,21 @@
 // Just enough of a browser for SAML's front channel: a cookie jar, redirects followed, forms that
 // auto-submit (SAMLRequest / SAMLResponse) posted as a browser's script would. The gateway's origin
 // is served by Fastify's inject (through "nginx over TLS"); every other origin over real HTTP.
+// Like a current browser it says where a request comes from: Sec-Fetch-Site on every navigation,
+// Origin on every form POST (the gateway's login- and logout-CSRF checks read them).
 import type { FastifyInstance } from 'fastify'
 import { request } from 'undici'
 
-export interface Page { url: string, status: number, headers: Record<string, string | string[] | undefined>, body: string }
+export interface Page {
+  url: string
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+  /** The Sec-Fetch-Site it was fetched with: a redirect chain keeps the least related value. */
+  site: Site
+}
+type Site = 'none' | 'same-origin' | 'same-site' | 'cross-site'
+const SITE_ORDER: Site[] = ['none', 'same-origin', 'same-site', 'cross-site']
 export interface Form { action: string, method: string, fields: Array<[string, string]> }
 interface Cookie { host: string, name: string, value: string, path: string }
 
@@ -17,9 +28,11 @@ export class Browser {
 
   constructor (private readonly gateway: { origin: string, app: FastifyInstance, tick?: () => void }) {}
 
-  async go (url: string, init: { method?: string, form?: Array<[string, string]>, headers?: Record<string, string> } = {}): Promise<Page> {
+  /** A navigation: typed (no `from`), a redirect or a form submission from the page `from`. */
+  async go (url: string, init: { method?: string, form?: Array<[string, string]>, headers?: Record<string, string>, from?: Page } = {}): Promise<Page> {
     const target = new URL(url)
     const method = init.method ?? (init.form !== undefined ? 'POST' : 'GET')
+    const site = init.from === undefined ? 'none' : leastRelated(init.from.site === 'none' ? 'same-origin' : init.from.site, relation(new URL(init.from.url), target))
     const cookie = [...this.cookies.values()]
       .filter((c) => c.host === target.hostname && pathMatches(target.pathname, c.path))
       .map((c) => `${c.name}=${c.value}`).join('; ')
@@ -27,13 +40,15 @@ export class Browser {
       accept: 'text/html,application/xhtml+xml',
       ...(cookie !== '' ? { cookie } : {}),
       ...(init.form !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      'sec-fetch-site': site,
+      ...(method === 'POST' ? { origin: init.from === undefined ? 'null' : new URL(init.from.url).origin } : {}),
       ...init.headers
     }
     const body = init.form !== undefined ? new URLSearchParams(init.form).toString() : undefined
     this.visited.push(`${method} ${target.origin}${target.pathname}`)
-    const page = target.origin === this.gateway.origin
+    const page = { ...(target.origin === this.gateway.origin
       ? await this.inject(target, method, headers, body)
-      : await this.fetch(target, method, headers, body)
+      : await this.fetch(target, method, headers, body)), site }
     for (const line of ([] as string[]).concat(page.headers['set-cookie'] ?? [])) this.keep(line, target)
     return page
   }
@@ -47,7 +62,7 @@ export class Browser {
     for (let step = 0; step < (opts.max ?? 12); step++) {
       if (opts.stopAt?.(new URL(page.url)) === true && step > 0) break
       if (REDIRECTS.includes(page.status) && page.headers.location !== undefined) {
-        page = await this.go(new URL(String(page.headers.location), page.url).href)
+        page = await this.go(new URL(String(page.headers.location), page.url).href, { from: page })
       } else {
         const form = formsOf(page.body).find((f) => f.fields.some(([name]) => name === 'SAMLResponse' || name === 'SAMLRequest'))
         if (page.status !== 200 || form === undefined) break
@@ -65,16 +80,17 @@ export class Browser {
     if (form.method.toUpperCase() === 'GET') {
       const url = new URL(action)
       for (const [k, v] of fields) url.searchParams.append(k, v)
-      return this.go(url.href)
+      return this.go(url.href, { from: { ...page, site: 'same-origin' } })
     }
-    return this.go(action, { method: 'POST', form: fields })
+    // A form starts a new chain from its own page.
+    return this.go(action, { method: 'POST', form: fields, from: { ...page, site: 'same-origin' } })
   }
 
   cookie (host: string, name: string): string | undefined {
     return [...this.cookies.values()].find((c) => c.host === host && c.name === name)?.value
   }
 
-  private async inject (target: URL, method: string, headers: Record<string, string>, body?: string): Promise<Page> {
+  private async inject (target: URL, method: string, headers: Record<string, string>, body?: string): Promise<Omit<Page, 'site'>> {
     this.gateway.tick?.()
     const res = await this.gateway.app.inject({
       method: method as 'GET',
@@ -85,7 +101,7 @@ export class Browser {
     return { url: target.href, status: res.statusCode, headers: res.headers as Page['headers'], body: res.body }
   }
 
-  private async fetch (target: URL, method: string, headers: Record<string, string>, body?: string): Promise<Page> {
+  private async fetch (target: URL, method: string, headers: Record<string, string>, body?: string): Promise<Omit<Page, 'site'>> {
     const res = await request(target, { method: method as 'GET', headers, body })
     return { url: target.href, status: res.statusCode, headers: res.headers, body: await res.body.text() }
   }
@@ -107,6 +123,14 @@ export class Browser {
     else this.cookies.set(key, cookie)
   }
 }
+
+/** Sec-Fetch-Site between two URLs: same origin, same host (ports apart: same site), or not. */
+function relation (from: URL, to: URL): Site {
+  if (from.origin === to.origin) return 'same-origin'
+  return from.hostname === to.hostname ? 'same-site' : 'cross-site'
+}
+
+const leastRelated = (a: Site, b: Site): Site => SITE_ORDER[Math.max(SITE_ORDER.indexOf(a), SITE_ORDER.indexOf(b))]
 
 function pathMatches (path: string, cookiePath: string): boolean {
   return path === cookiePath || path.startsWith(cookiePath.endsWith('/') ? cookiePath : `${cookiePath}/`)
