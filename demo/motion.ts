@@ -190,6 +190,7 @@ function parseJson (body: Buffer): Record<string, unknown> {
 
 /** Only a path on this site; the gateway has filtered already, Motion checks again. */
 function safePath (returnTo: unknown): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   return typeof returnTo === 'string' && /^\/(?![/\\])/.test(returnTo) && !/[\u0000-\u001f\\]/.test(returnTo) ? returnTo : '/'
 }
 

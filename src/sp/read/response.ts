@@ -4,7 +4,7 @@
 // value returned is read from the bytes a verified signature covers.
 import { errors } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
-import { decryptResponse } from './decrypt.js'
+import { decryptResponse, insideDecryptionWindow } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
 import { TimeWindow } from './time.js'
 import { bareAudience } from '../entra.js'
@@ -29,25 +29,26 @@ export function validateLoginResponse (
   nowMs: number
 ): ValidatedAssertion {
   if (samlResponseBase64.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
-  return validateResponseXml(decodeBase64Xml(samlResponseBase64), exp, nowMs, false)
-}
-
-/**
- * `envelopeSigned`: this XML is a decrypted response whose Response signature verified over the
- * ciphertext (and was then removed). Everything is checked again from the start.
- */
-function validateResponseXml (xml: string, exp: ResponseExpectations, nowMs: number, envelopeSigned: boolean): ValidatedAssertion {
+  const xml = decodeBase64Xml(samlResponseBase64)
   const doc = parseInboundSaml(xml)
   const root = doc.documentElement
   if (!isElement(root, NS.samlp, 'Response')) throw new errors.SamlNotResponse('Response')
   checkStatus(root)
   if (exp.decryptionKey !== undefined && doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion').length > 0) {
-    // Decrypted, then validated again from the start, with nothing to decrypt any more.
+    // Decrypted, then checked again from the start up to its signature, inside the window where
+    // every failure is SAML_DECRYPTION; what the signed assertion says is read as for any other.
+    // A Response signature verified over the ciphertext vouches for the assertion it decrypts to,
+    // where a Response signature alone is enough (GATEWAY_WANT_ASSERTIONS_SIGNED=false).
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
-    return validateResponseXml(clear.xml, { ...exp, decryptionKey: undefined }, nowMs, clear.responseSigned)
+    const signed = insideDecryptionWindow(() => {
+      const clearDoc = parseInboundSaml(clear.xml)
+      const clearRoot = clearDoc.documentElement
+      return verifySignatures(clear.xml, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined }, clear.responseSigned)
+    })
+    return readAssertion(signed, exp, nowMs)
   }
   const assertion = onlyAssertion(doc, root)
-  const signed = verifySignatures(xml, doc, root, assertion, exp, envelopeSigned)
+  const signed = verifySignatures(xml, doc, root, assertion, exp)
   return readAssertion(signed, exp, nowMs)
 }
 
@@ -69,12 +70,13 @@ function onlyAssertion (doc: Document, response: Element): Element {
   const plain = doc.getElementsByTagNameNS(NS.saml, 'Assertion')
   const encrypted = doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion')
   if (plain.length + encrypted.length !== 1) throw new errors.SamlAssertionCount()
-  if (encrypted.length === 1) throw new errors.SamlEncrypted('no SP key (GATEWAY_SP_KEY) is configured to decrypt it')
+  if (encrypted.length === 1) throw new errors.SamlEncrypted()
   const assertion = plain[0]
   if (assertion.parentNode !== response) throw new errors.SamlAssertionCount()
   return assertion
 }
 
+/** `envelopeSigned`: a decrypted response whose Response signature verified over the ciphertext (then removed). */
 function verifySignatures (
   xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations, envelopeSigned = false
 ): SignedParts {
