@@ -46,9 +46,10 @@ export class Browser {
     }
     const body = init.form !== undefined ? new URLSearchParams(init.form).toString() : undefined
     this.visited.push(`${method} ${target.origin}${target.pathname}`)
-    const page = { ...(target.origin === this.gateway.origin
+    const fetched = target.origin === this.gateway.origin
       ? await this.inject(target, method, headers, body)
-      : await this.fetch(target, method, headers, body)), site }
+      : await this.fetch(target, method, headers, body)
+    const page = { ...fetched, site }
     for (const line of ([] as string[]).concat(page.headers['set-cookie'] ?? [])) this.keep(line, target)
     return page
   }

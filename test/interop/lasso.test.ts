@@ -17,6 +17,10 @@ const FORMAT = {
 }
 interface Case { encrypt?: 'aes128' | 'aes256', sign_response?: boolean, nameid?: string }
 
+// A real IdP process, a gateway per case and a browser walking every redirect: more than the suite's
+// default two minutes per file on a busy machine.
+t.setTimeout(300_000)
+
 if (haveTools(t, 'Lasso', missingTools(['openssl', 'lasso']), PACKAGES)) {
   t.test('Lasso IdP', async (t) => {
     const ctx = await startScriptedIdp<Case>(t, 'lasso-idp.py', 'lasso')

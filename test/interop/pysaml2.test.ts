@@ -17,6 +17,10 @@ const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success'
 const ALICE = { email: 'alice@example.org', given_name: 'Alice', family_name: 'Example', name: 'Alice Example' }
 interface Case { sign_response?: boolean, sign_assertion?: boolean, encrypt_assertion?: boolean, name_form?: 'uri' | 'basic', nameid?: string, require_signed?: boolean, slo_binding?: 'redirect' | 'post' }
 
+// A real IdP process, a gateway per case and a browser walking every redirect: more than the suite's
+// default two minutes per file on a busy machine.
+t.setTimeout(300_000)
+
 if (haveTools(t, 'pysaml2', missingTools(['openssl', 'xmlsec1', 'pysaml2']), PACKAGES)) {
   t.test('pysaml2 IdP', async (t) => {
     const ctx = await startScriptedIdp<Case>(t, 'pysaml2-idp.py', 'pysaml2')
@@ -42,8 +46,8 @@ function logins (t: Test, ctx: ScriptedIdp<Case>): void {
 
   t.test('an AuthnRequest signed with a key the SP metadata does not hold is refused by pysaml2: it does check', async (t) => {
     const gw = await startGateway(t, idpMetadata, spKeys)
-    const stranger = await setup(t, { sign_assertion: true, require_signed: true }, {}, makeKeyPair(dir, 'stranger-sp'))
-    void stranger // pysaml2 now trusts the stranger's certificate for this entity ID, not the gateway's
+    // pysaml2 now trusts a stranger's certificate for this entity ID, not the gateway's.
+    await setup(t, { sign_assertion: true, require_signed: true }, {}, makeKeyPair(dir, 'stranger-sp'))
     const result = await signIn(gw, gw.browser(), `${BASE}/login`)
     t.equal(result.acs, undefined, 'no response came back')
     t.match(await events('authn_request'), [{ kind: 'error', error: /bad query signature/ }], 'pysaml2: bad signature')

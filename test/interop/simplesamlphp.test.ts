@@ -63,6 +63,10 @@ async function startSsp (t: Test): Promise<Ctx> {
   return { dir, spKeys, ssp, idpMetadata, setup, logSince: (mark) => ssp.log().slice(mark) }
 }
 
+// A real IdP process, a gateway per case and a browser walking every redirect: more than the suite's
+// default two minutes per file on a busy machine.
+t.setTimeout(300_000)
+
 if (haveTools(t, 'SimpleSAMLphp', missingTools(['openssl', 'simplesamlphp']), PACKAGES)) {
   t.test('SimpleSAMLphp IdP', async (t) => {
     const ctx = await startSsp(t)
@@ -144,7 +148,7 @@ function layoutsAndNames (t: Test, ctx: Ctx): void {
   })
 
   t.test('NameID formats asked for with GATEWAY_NAMEID_FORMAT', async (t) => {
-    for (const [setting, uri] of Object.entries(FORMAT)) {
+    for (const setting of Object.keys(FORMAT)) {
       t.test(setting, async (t) => {
         const gw = await setup(t, {}, { GATEWAY_NAMEID_FORMAT: setting })
         const browser = gw.browser()
@@ -155,7 +159,6 @@ function layoutsAndNames (t: Test, ctx: Ctx): void {
         else if (setting === 'persistent') t.match(session?.nameId, /^[0-9a-f]{40}$/, 'saml:PersistentNameID: a hash')
         else t.match(session?.nameId, /^_[0-9a-f]{40,}$/, 'saml:TransientNameID: random')
         t.equal(result.handoff?.identity?.sub, session?.nameId)
-        void uri
       })
     }
   })
