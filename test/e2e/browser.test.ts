@@ -9,12 +9,11 @@ import { request } from 'undici'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium, missingTools, screenshot } from './support/_chromium.js'
 import { startProduction, type Production } from './support/_production.js'
+import { needsTools } from '../helpers/tools.js'
 
-const missing = missingTools()
-if (missing !== undefined) {
-  // Not a skip: CI installs them (.ci/run), and a machine without them has not tested this.
-  t.fail(missing)
-} else {
+// CI installs them (.ci/run, npm test's pretest) and fails without them; elsewhere one skip line.
+needsTools(missingTools())
+{
   t.test('in Chromium, through nginx, over https', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'saml-gateway-browser-'))
     // Chromium starts while the servers do; everything closes browser first, folder last.

@@ -2,12 +2,14 @@
 // nobody notices; a replay is caught across instances; an outage is a 503 that heals by itself.
 import t from 'tap'
 import { buildTestApp, tempDir, type TestApp } from '../helpers/app.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { redisMissing, startRedis } from '../helpers/redis-server.js'
+import { needsTools } from '../helpers/tools.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { buildResponse, TEST_NAME_ID } from '../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../helpers/login.js'
 import { logoutRequestXml, redirectQuery } from '../helpers/idp-logout.js'
 
+needsTools(redisMissing())
 const redis = await startRedis()
 t.teardown(() => redis.stop())
 

@@ -4,9 +4,11 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { RedisStore } from '../../src/session/store-redis.js'
 import type { GatewayStore } from '../../src/session/store.js'
-import { startRedis } from '../helpers/redis-server.js'
+import { redisMissing, startRedis } from '../helpers/redis-server.js'
+import { needsTools } from '../helpers/tools.js'
 import { fixedClock, storeContract, type StoredRecord } from './_store-contract.js'
 
+needsTools(redisMissing())
 const server = await startRedis()
 t.teardown(() => server.stop())
 const raw = new Redis(server.url)
