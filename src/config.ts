@@ -3,10 +3,10 @@
 // returns one frozen object. Every problem names its variable.
 import envSchema from 'env-schema'
 import { readFileSync } from 'node:fs'
-import { parseEnv } from 'node:util'
 import { resolve } from 'node:path'
 import { availableParallelism } from 'node:os'
 import { parseCertificates } from './certificates.js'
+import { readEnvFile } from './config/env-file.js'
 
 export type StoreKind = 'sqlite' | 'redis' | 'memory'
 
@@ -128,7 +128,8 @@ export interface LoadConfigOptions {
 export function loadConfig (options: LoadConfigOptions = {}): Config {
   const env = options.env ?? process.env
   const problems: string[] = []
-  const raw = readRaw(env, options.cwd ?? process.cwd(), problems)
+  const warnings: string[] = []
+  const raw = readRaw(env, options.cwd ?? process.cwd(), problems, warnings)
   const has = (name: string) => typeof raw[name] === 'string' && (raw[name] as string).trim() !== ''
   const get = (name: string) => (has(name) ? (raw[name] as string).trim() : undefined)
 
@@ -137,7 +138,6 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   }
   const metadataUrl = url('GATEWAY_IDP_METADATA_URL', get('GATEWAY_IDP_METADATA_URL'), problems)
   if (!has('XC_SAML_CERT') && !has('GATEWAY_IDP_METADATA_URL')) problems.push('XC_SAML_CERT is required (or GATEWAY_IDP_METADATA_URL, to read the certificates from the IdP metadata)')
-  const warnings: string[] = []
 
   const domain = get('DOMAIN') ?? ''
   if (domain !== '') checkDomain(domain, problems)
@@ -234,12 +234,15 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
 }
 
 /** .env (or GATEWAY_ENV_FILE) under the environment, then env-schema for types and defaults. */
-function readRaw (env: Record<string, string | undefined>, cwd: string, problems: string[]): Raw {
+function readRaw (env: Record<string, string | undefined>, cwd: string, problems: string[], warnings: string[]): Raw {
   const explicit = env.GATEWAY_ENV_FILE !== undefined && env.GATEWAY_ENV_FILE !== ''
   const envFile = resolve(cwd, explicit ? env.GATEWAY_ENV_FILE as string : '.env')
   let fromFile: Record<string, string> = {}
   try {
-    fromFile = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>
+    const reading = readEnvFile(readFileSync(envFile, 'utf8'), envFile)
+    fromFile = reading.values
+    problems.push(...reading.problems)
+    warnings.push(...reading.warnings)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code !== 'ENOENT' || explicit) {
