@@ -50,7 +50,7 @@ async function main (argv: string[]): Promise<number> {
     }
     case 'metadata':
       try {
-        process.stdout.write(spMetadata(createSamlEntities(loadConfig())) + '\n')
+        process.stdout.write(spMetadata(createSamlEntities(loadConfig({ upstreamOptional: true }))) + '\n')
         return 0
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err

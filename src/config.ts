@@ -123,6 +123,11 @@ export interface LoadConfigOptions {
   /** Directory whose .env is read when GATEWAY_ENV_FILE is unset; default the working directory. */
   cwd?: string
   now?: number
+  /**
+   * For `metadata` and `check`, which must work from Motion's own variables alone: a missing
+   * GATEWAY_UPSTREAM_LOGIN_URL is not a problem here (upstream.loginUrl is then '').
+   */
+  upstreamOptional?: boolean
 }
 
 export function loadConfig (options: LoadConfigOptions = {}): Config {
@@ -134,7 +139,7 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const get = (name: string) => (has(name) ? (raw[name] as string).trim() : undefined)
 
   for (const name of ['DOMAIN', 'XC_SAML_ENTRYPOINT', 'XC_SAML_ISSUER', 'GATEWAY_UPSTREAM_LOGIN_URL']) {
-    if (!has(name)) problems.push(`${name} is required`)
+    if (!has(name) && !(name === 'GATEWAY_UPSTREAM_LOGIN_URL' && options.upstreamOptional === true)) problems.push(`${name} is required`)
   }
   const metadataUrl = url('GATEWAY_IDP_METADATA_URL', get('GATEWAY_IDP_METADATA_URL'), problems)
   if (!has('XC_SAML_CERT') && !has('GATEWAY_IDP_METADATA_URL')) problems.push('XC_SAML_CERT is required (or GATEWAY_IDP_METADATA_URL, to read the certificates from the IdP metadata)')
@@ -197,9 +202,9 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
     },
     sp: { entityId: get('XC_SAML_ISSUER') as string, key: spKey, cert: spCert },
     upstream: {
-      loginUrl: (upstreamLogin as URL).href,
+      loginUrl: upstreamLogin?.href ?? '',
       logoutUrl: upstreamLogout?.href,
-      audience: get('GATEWAY_UPSTREAM_AUDIENCE') ?? (upstreamLogin as URL).origin,
+      audience: get('GATEWAY_UPSTREAM_AUDIENCE') ?? upstreamLogin?.origin ?? '',
       timeoutMs
     },
     dataDir,
