@@ -48,7 +48,7 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
     const status = err.statusCode ?? 500
     const log = { code: err.code, correlationId: request.id, route: request.routeOptions.url }
     if (status >= 500) request.log.error({ ...log, err: err.cause ?? err }, 'request failed')
-    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: err.message }, 'SAML message rejected')
+    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: err.message, ...err.detail }, 'SAML message rejected')
     else request.log.info({ ...log, detail: err.message }, 'request refused')
 
     const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'Sign-in failed'
