@@ -2,8 +2,8 @@
 // nobody notices; a replay is caught across instances; an outage is a 503 that heals by itself.
 import t from 'tap'
 import { buildTestApp, tempDir, type TestApp } from '../helpers/app.js'
-import { redisMissing, startRedis } from '../helpers/redis-server.js'
-import { needsTools } from '../helpers/tools.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { needsTools, redisMissing } from '../helpers/tools.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { buildResponse, TEST_NAME_ID } from '../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../helpers/login.js'

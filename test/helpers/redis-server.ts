@@ -1,6 +1,5 @@
 // A private redis-server for one test file: its own free port, its own temp dir, no persistence.
-// Never the Redis on 6379. Test files call needsTools(redisMissing()) first: a missing
-// redis-server skips them with one line outside CI and fails them in CI.
+// Never the Redis on 6379. A missing redis-server is a failure that says how to install it.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createConnection, createServer } from 'node:net'
@@ -18,11 +17,6 @@ export interface TestRedis {
 
 const READY_WITHIN_MS = 10_000
 const POLL_MS = 20
-
-/** Why the Redis tests cannot run here, or undefined. */
-export function redisMissing (): string | undefined {
-  return findOnPath('redis-server') === undefined ? 'redis-server is not installed (apt-get install -y redis-server)' : undefined
-}
 
 export async function startRedis (): Promise<TestRedis> {
   const binary = findOnPath('redis-server')

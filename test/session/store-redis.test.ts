@@ -4,8 +4,8 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { RedisStore } from '../../src/session/store-redis.js'
 import type { GatewayStore } from '../../src/session/store.js'
-import { redisMissing, startRedis } from '../helpers/redis-server.js'
-import { needsTools } from '../helpers/tools.js'
+import { startRedis } from '../helpers/redis-server.js'
+import { needsTools, redisMissing } from '../helpers/tools.js'
 import { fixedClock, storeContract, type StoredRecord } from './_store-contract.js'
 
 needsTools(redisMissing())
