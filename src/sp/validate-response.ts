@@ -1,7 +1,7 @@
 // Validates a SAML 2.0 login response (HTTP-POST binding) as DESIGN.md section 5 says. Pure and
 // synchronous: the stateful checks (InResponseTo against our requests, replay) are the caller's.
 // Every value returned is read from the bytes a verified signature covers.
-import { errors } from '../errors.js'
+import { errors, withDetail } from '../errors.js'
 import { parseInboundSaml } from './schema-validator.js'
 import { decryptResponse } from './decrypt-assertion.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
@@ -75,17 +75,27 @@ function verifySignatures (
     else if (signature.parentNode === assertion && assertionSignature == null) assertionSignature = signature
     else throw new errors.SamlSignature('a signature on an element the gateway does not consume')
   }
-  if (responseSignature == null && assertionSignature == null) throw new errors.SamlSignature('the response is not signed')
+  if (responseSignature == null && assertionSignature == null) {
+    throw withDetail(new errors.SamlSignature('the response is not signed'), { signed: 'nothing', expected: 'the Assertion signed' })
+  }
 
   const keys = idpKeys(exp.idpCerts)
   const idCount = idCounter(doc)
-  const verify = (signature: Element, signed: Element): string =>
-    verifyEnvelopedSignature({ xml, signature, signed, idCount, keys, allowSha1: exp.allowSha1 })
+  const verify = (signature: Element, signed: Element): string => {
+    try {
+      return verifyEnvelopedSignature({ xml, signature, signed, idCount, keys, allowSha1: exp.allowSha1 })
+    } catch (err) {
+      // Which signature failed: the administrator compares it with Entra's Signing Option.
+      throw (err as { detail?: unknown }).detail === undefined ? withDetail(err as Error, { element: signed.localName }) : err
+    }
+  }
   // Every signature present must verify: a broken Response signature is not excused by a good
   // assertion signature (the envelope's Destination and Issuer would be unauthenticated).
   const signedResponse = responseSignature == null ? undefined : verify(responseSignature, response)
   const signedAssertion = assertionSignature == null ? undefined : verify(assertionSignature, assertion)
-  if (signedAssertion == null && exp.wantAssertionsSigned) throw new errors.SamlUnsignedAssertion()
+  if (signedAssertion == null && exp.wantAssertionsSigned) {
+    throw withDetail(new errors.SamlUnsignedAssertion(), { signed: 'Response', expected: 'the Assertion signed (Entra: Sign SAML assertion)' })
+  }
 
   const signedRoot = signedResponse == null ? response : parseXml(signedResponse).documentElement
   if (signedAssertion != null) return { response: signedRoot, assertion: parseXml(signedAssertion).documentElement }
@@ -99,7 +109,9 @@ function readAssertion ({ response, assertion }: SignedParts, exp: ResponseExpec
   const conditions = firstChild(assertion, NS.saml, 'Conditions')
   checkAudience(conditions, exp.audience)
   const destination = attr(response, 'Destination')
-  if (destination != null && destination !== exp.acsUrl) throw new errors.SamlDestination()
+  if (destination != null && destination !== exp.acsUrl) {
+    throw withDetail(new errors.SamlDestination(), { expected: exp.acsUrl, received: destination })
+  }
   const subject = firstChild(assertion, NS.saml, 'Subject')
   if (subject == null) throw new errors.SamlSubject('no Subject')
   const confirmation = bearerConfirmation(subject, exp.acsUrl)
@@ -135,23 +147,25 @@ function checkTimes (
   time: TimeWindow, conditions: Element | null, confirmation: Element, authn: Element[]
 ): Pick<ValidatedAssertion, 'notOnOrAfter' | 'sessionNotOnOrAfter'> {
   const conditionsEnd = time.instant(conditions, 'NotOnOrAfter')
-  time.notBefore(time.instant(conditions, 'NotBefore'))
-  time.notOnOrAfter(conditionsEnd, errors.SamlExpired)
+  time.notBefore(time.instant(conditions, 'NotBefore'), 'Conditions')
+  time.notOnOrAfter(conditionsEnd, errors.SamlExpired, 'Conditions')
   const bearerEnd = time.instant(confirmation, 'NotOnOrAfter')
   if (bearerEnd == null) throw new errors.SamlSubject('the bearer SubjectConfirmationData has no NotOnOrAfter')
-  time.notBefore(time.instant(confirmation, 'NotBefore'))
-  time.notOnOrAfter(bearerEnd, errors.SamlExpired)
+  time.notBefore(time.instant(confirmation, 'NotBefore'), 'SubjectConfirmationData')
+  time.notOnOrAfter(bearerEnd, errors.SamlExpired, 'SubjectConfirmationData')
   const sessionEnds = authn.map((statement) => time.instant(statement, 'SessionNotOnOrAfter'))
-  for (const end of sessionEnds) time.notOnOrAfter(end, errors.SamlSessionExpired)
+  for (const end of sessionEnds) time.notOnOrAfter(end, errors.SamlSessionExpired, 'AuthnStatement SessionNotOnOrAfter')
   return { notOnOrAfter: Math.min(bearerEnd, conditionsEnd ?? Infinity), sessionNotOnOrAfter: sessionEnds[0] }
 }
 
 function checkIssuers (response: Element, assertion: Element, exp: ResponseExpectations): string {
   const issuerEl = firstChild(assertion, NS.saml, 'Issuer')
   const issuer = issuerEl == null ? '' : trimmedTextOf(issuerEl)
-  if (!exp.idpIssuers.includes(issuer)) throw new errors.SamlIssuer()
+  const refuse = (received: string, element: string) =>
+    withDetail(new errors.SamlIssuer(), { expected: [...exp.idpIssuers], received, element })
+  if (!exp.idpIssuers.includes(issuer)) throw refuse(issuer, 'Assertion')
   const responseIssuer = firstChild(response, NS.saml, 'Issuer')
-  if (responseIssuer != null && !exp.idpIssuers.includes(trimmedTextOf(responseIssuer))) throw new errors.SamlIssuer()
+  if (responseIssuer != null && !exp.idpIssuers.includes(trimmedTextOf(responseIssuer))) throw refuse(trimmedTextOf(responseIssuer), 'Response')
   return issuer
 }
 
@@ -160,10 +174,10 @@ function checkAudience (conditions: Element | null, audience: string): void {
   const bare = (value: string): string => value.startsWith('spn:') ? value.slice(4) : value
   const ours = bare(audience)
   const restrictions = conditions == null ? [] : childElements(conditions, NS.saml, 'AudienceRestriction')
-  if (restrictions.length === 0) throw new errors.SamlAudience()
+  if (restrictions.length === 0) throw withDetail(new errors.SamlAudience(), { expected: audience, received: 'no AudienceRestriction' })
   for (const restriction of restrictions) {
-    const names = childElements(restriction, NS.saml, 'Audience').map((a) => bare(trimmedTextOf(a)))
-    if (!names.includes(ours)) throw new errors.SamlAudience()
+    const received = childElements(restriction, NS.saml, 'Audience').map((a) => trimmedTextOf(a))
+    if (!received.map(bare).includes(ours)) throw withDetail(new errors.SamlAudience(), { expected: audience, received })
   }
 }
 
@@ -175,7 +189,9 @@ function bearerConfirmation (subject: Element, acsUrl: string): Element {
     .filter((scd): scd is Element => scd != null)
   if (data.length === 0) throw new errors.SamlSubject('no bearer SubjectConfirmationData')
   const ours = data.find((scd) => attr(scd, 'Recipient') === acsUrl)
-  if (ours == null) throw new errors.SamlRecipient()
+  if (ours == null) {
+    throw withDetail(new errors.SamlRecipient(), { expected: acsUrl, received: data.map((scd) => attr(scd, 'Recipient') ?? '(no Recipient)') })
+  }
   return ours
 }
 
@@ -190,14 +206,25 @@ class TimeWindow {
     return value == null ? undefined : parseInstant(value, name)
   }
 
-  notBefore (start: number | undefined): void {
-    if (start != null && this.now < start - this.skew) throw new errors.SamlNotYetValid()
+  notBefore (start: number | undefined, element: string): void {
+    if (start != null && this.now < start - this.skew) {
+      throw withDetail(new errors.SamlNotYetValid(), { element, notBefore: iso(start), ...this.clock() })
+    }
   }
 
-  notOnOrAfter (end: number | undefined, Err: ErrorClass): void {
-    if (end != null && this.now >= end + this.skew) throw new Err()
+  notOnOrAfter (end: number | undefined, Err: ErrorClass, element: string): void {
+    if (end != null && this.now >= end + this.skew) {
+      throw withDetail(new Err(), { element, notOnOrAfter: iso(end), ...this.clock() })
+    }
+  }
+
+  /** The gateway's own time and tolerance, for the log beside the assertion's times. */
+  private clock (): { gatewayClock: string, skew: string } {
+    return { gatewayClock: iso(this.now), skew: `${Math.round(this.skew / 1000)}s` }
   }
 }
+
+const iso = (ms: number): string => new Date(ms).toISOString()
 
 const DATE_TIME = /^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/
 
