@@ -26,11 +26,15 @@ const HINTS: Record<string, string> = {
   SESSION_REQUIRED: 'Sign in first.'
 }
 const DEFAULT_HINT = 'Sign in again. If it fails again, give the reference below to your administrator.'
+const LOGOUT_HINT = 'The sign-out message could not be accepted. Close the browser to be sure you are signed out, or sign in again.'
 
 export interface ErrorHandlerOptions { basePath: string }
 
 export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
   const stylesheet = `${opts.basePath}/style.css`
+  // Every error page offers a way on: a fresh sign-in (straight back in while the session lives).
+  const signInAgain = { href: `${opts.basePath}/?returnTo=%2F`, label: 'Sign in again' }
+  const isLogout = (request: FastifyRequest) => request.routeOptions.url?.startsWith(`${opts.basePath}/logout`) === true
 
   app.decorateReply('errorCode', null)
   app.decorateReply('sendPage', function sendPage (this: FastifyReply, status: number, page: Page) {
@@ -51,17 +55,18 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
     else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: err.message, ...err.detail }, 'SAML message rejected')
     else request.log.info({ ...log, detail: err.message }, 'request refused')
 
-    const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'Sign-in failed'
+    const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : isLogout(request) ? 'Sign-out failed' : 'Sign-in failed'
     return reply.sendPage(status, {
       title,
       message: status === 500 ? 'An unexpected error happened.' : err.message,
-      hint: HINTS[err.code] ?? DEFAULT_HINT,
-      code: err.code
+      hint: isLogout(request) && status < 500 ? LOGOUT_HINT : HINTS[err.code] ?? DEFAULT_HINT,
+      code: err.code,
+      action: signInAgain
     })
   })
 
   app.setNotFoundHandler(function notFound (request, reply) {
-    return reply.sendPage(404, { title: 'Not found', message: 'There is nothing here.', code: 'NOT_FOUND' })
+    return reply.sendPage(404, { title: 'Not found', message: 'There is nothing here.', code: 'NOT_FOUND', action: signInAgain })
   })
 }, { name: 'saml-gateway-errors', fastify: '5.x' })
 
