@@ -103,7 +103,7 @@ const schema = {
     GATEWAY_VALIDATION_WORKERS: { type: 'integer', minimum: 0, maximum: 64, default: availableParallelism() },
     GATEWAY_EMAIL_ATTRIBUTE: str,
     GATEWAY_EMAIL_CASE: { type: 'string', enum: ['preserve', 'lower'], default: 'preserve' },
-    GATEWAY_POST_LOGOUT_URL: { type: 'string', default: '/' },
+    GATEWAY_POST_LOGOUT_URL: str,
     GATEWAY_TRUST_PROXY: { type: 'string', default: 'loopback' },
     GATEWAY_METRICS: { type: 'string', enum: ['loopback', 'public', 'off'], default: 'loopback' },
     GATEWAY_RATE_LIMIT: { type: 'string', default: '1200/min' },
@@ -177,7 +177,8 @@ export function loadConfig (options: LoadConfigOptions = {}): Config {
   const skewMs = duration('GATEWAY_CLOCK_SKEW', raw.GATEWAY_CLOCK_SKEW as string, problems)
   const timeoutMs = duration('GATEWAY_UPSTREAM_TIMEOUT', raw.GATEWAY_UPSTREAM_TIMEOUT as string, problems)
   const rateLimit = parseRateLimit('GATEWAY_RATE_LIMIT', raw.GATEWAY_RATE_LIMIT as string, problems)
-  const postLogoutUrl = (raw.GATEWAY_POST_LOGOUT_URL as string).trim()
+  // By default the gateway's own "Signed out" page, which says so and offers to sign in again.
+  const postLogoutUrl = get('GATEWAY_POST_LOGOUT_URL') ?? `${basePath}/signed-out`
   if (!postLogoutUrl.startsWith('/') && url('GATEWAY_POST_LOGOUT_URL', postLogoutUrl, problems) === undefined) {
     // url() has said what is wrong.
   }

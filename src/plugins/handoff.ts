@@ -39,14 +39,16 @@ export async function answerWithHandoff (
       request.session.returnTo = opts.returnTo
       return reply.sendPage(200, {
         title: 'Choose a profile',
-        message: 'Your account opens several profiles. Which one do you want to use now?',
-        bodyHtml: chooserForm(`${config.basePath}/profile`, request.session.csrf, result.profiles)
+        message: `You are signed in as ${accountOf(user)}. This account opens several profiles: which one do you want to use now?`,
+        bodyHtml: chooserForm(`${config.basePath}/profile`, request.session.csrf, result.profiles),
+        hint: 'Not you? Sign out, then sign in with your own account.',
+        action: { href: `${config.basePath}/logout`, label: 'Sign out' }
       })
     case 'refused':
       reply.errorCode = 'UPSTREAM_REFUSED'
       return reply.sendPage(403, {
         title: 'No access to the application',
-        message: result.message ?? `You signed in as ${String(user.claims.email ?? user.nameId)}, but the application has no user for this account.`,
+        message: result.message ?? `You signed in as ${accountOf(user)}, but the application has no user for this account.`,
         hint: 'Ask your administrator to create your user, or sign out and use another account.',
         code: 'UPSTREAM_REFUSED',
         action: { href: `${config.basePath}/logout`, label: 'Sign out' }
@@ -74,6 +76,12 @@ export async function mintFor (request: FastifyRequest, user: SessionUser, targe
     auth_time: Math.floor(user.authTime / 1000),
     profile: user.profile
   }, target)
+}
+
+/** How the person is named on pages: the email the IdP sent, else the NameID. */
+function accountOf (user: SessionUser): string {
+  const email = user.claims.email
+  return typeof email === 'string' && email !== '' ? email : user.nameId
 }
 
 function chooserForm (action: string, csrf: string, profiles: Profile[]): string {

@@ -66,6 +66,27 @@ export default async function samlRoutes (app: FastifyInstance): Promise<void> {
     return answerWithHandoff(request, reply, result.user, { returnTo: result.returnTo })
   })
 
+  // A person (or a bookmark) opening the Reply URL: it only takes the IdP's form post.
+  app.get('/callback', async (_request, reply) => {
+    reply.header('allow', 'POST')
+    return reply.sendPage(405, {
+      title: 'This is the sign-in return address',
+      message: 'Your identity provider (Microsoft Entra ID) sends your browser here, with a form, at the end of a sign-in. Opened directly, there is nothing to show.',
+      hint: 'To sign in, start from the application, or use the button below.',
+      action: { href: `${config.basePath}/?returnTo=%2F`, label: 'Sign in' }
+    })
+  })
+
+  // Where a sign-out lands (GATEWAY_POST_LOGOUT_URL by default).
+  app.get('/signed-out', async (_request, reply) => {
+    return reply.sendPage(200, {
+      title: 'Signed out',
+      message: 'You are signed out of the application.',
+      hint: 'On a shared computer, close the browser as well.',
+      action: { href: `${config.basePath}/?returnTo=%2F`, label: 'Sign in again' }
+    })
+  })
+
   app.post<{ Body: ProfileBody }>('/profile', async (request, reply) => {
     const user = liveUser(request)
     if (user === undefined) throw new errors.SessionRequired()
