@@ -115,7 +115,11 @@ needsTools(missingTools())
       await page.goto(`${origin}/`)
       await visible(page, /^Signed in as Alice Agent\.$/)
       await page.getByRole('link', { name: 'Sign out' }).click()
-      await page.waitForURL(`${origin}/`)
+      // The gateway's own page says so (GATEWAY_POST_LOGOUT_URL's default).
+      await page.waitForURL(`${origin}/api/auth/saml/signed-out`)
+      await visible(page, 'You are signed out of the application.')
+      await screenshot(page, 'd-signed-out')
+      await page.goto(`${origin}/`)
       await visible(page, 'You are not signed in.')
 
       t.equal(sloCount(prod), sloBefore + 1, "the IdP's SLO endpoint was reached once")
