@@ -15,6 +15,7 @@
 // A down Redis fails fast (no offline queue, one retry, short timeouts) while the client keeps
 // reconnecting in the background, so requests get a 503 at once and service resumes by itself.
 import { Redis, type RedisOptions } from 'ioredis'
+import { checkTtl } from './ttl.js'
 import type { GatewayStore, OneTimeKind, SessionData, SessionUser, StoreOptions } from './store.js'
 
 export interface StoreLogger {
@@ -117,17 +118,6 @@ export class RedisStore implements GatewayStore {
     const user = parseSession(await this.redis.get(this.sessionKey(sid)))?.user
     const tx = this.redis.multi().del(this.sessionKey(sid))
     for (const key of this.indexKeys(user)) tx.srem(key, sid)
-    await execAll(tx)
-  }
-
-  async touchSession (sid: string, ttlMs: number): Promise<void> {
-    const ttl = checkTtl(ttlMs)
-    await this.usable()
-    const session = parseSession(await this.redis.get(this.sessionKey(sid)))
-    if (session === null) return
-    // PEXPIRE does nothing if the session went meanwhile, so this never revives one.
-    const tx = this.redis.multi().pexpire(this.sessionKey(sid), ttl)
-    for (const key of this.indexKeys(session.user)) tx.eval(RAISE_TTL, 1, key, ttl)
     await execAll(tx)
   }
 
@@ -293,10 +283,4 @@ async function execAll (tx: ReturnType<Redis['multi']>): Promise<unknown[]> {
 
 function parseSession (json: string | null): SessionData | null {
   return json === null ? null : JSON.parse(json) as SessionData
-}
-
-/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
-function checkTtl (ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
-  return Math.ceil(ttlMs)
 }

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config/index.js'
 import { readEnvFile } from '../../src/config/env-file.js'
 import { fixture, tempDir, TENANT } from '../helpers/app.js'
 
