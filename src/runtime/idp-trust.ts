@@ -99,7 +99,7 @@ export class IdpTrust {
   private accept (xml: string): IdpMetadata {
     const metadata = parseIdpMetadata(xml)
     if (metadata.signingCerts.length === 0) throw new Error('the metadata has no signing certificate; refusing to trust nothing')
-    for (const pem of metadata.signingCerts) new X509Certificate(pem) // throws on a bad one
+    metadata.signingCerts.forEach((pem) => new X509Certificate(pem)) // each throws on a bad one
     if (metadata.validUntil !== undefined && metadata.validUntil <= this.now()) throw new Error(`the metadata expired (validUntil ${new Date(metadata.validUntil).toISOString()})`)
     const changed = metadata.signingCerts.join() !== this.currentCerts.join()
     this.currentCerts = Object.freeze([...metadata.signingCerts])

@@ -30,7 +30,7 @@ export interface SessionData {
 }
 
 /** One-time values: outstanding AuthnRequests and LogoutRequests. */
-export type OneTimeKind = 'authn' | 'logout'
+export type OneTimeKind = 'authn' | 'logout' | 'pending'
 
 /** The sessions @fastify/session keeps, and the indexes single logout finds them by. */
 export interface SessionStore {

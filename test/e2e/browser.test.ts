@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { launchChromium, missingTools, screenshot } from './support/_chromium.js'
-import { startProduction, type Production } from './support/_production.js'
+import { launchChromium, missingTools, screenshot } from './_chromium.js'
+import { startProduction, type Production } from './_production.js'
 import { needsTools } from '../helpers/tools.js'
 
 // CI installs them (.ci/run, npm test's pretest) and fails without them; elsewhere one skip line.
@@ -52,7 +52,7 @@ needsTools(missingTools())
       t.equal(session.status(), 200, 'the gateway has a session')
       t.equal((await session.json()).nameId, 'alice@contoso.example')
       const cookies = await alice.cookies(origin)
-      t.ok(cookies.some((c) => c.name === 'saml_gateway_session' && c.secure && c.httpOnly), 'the gateway session cookie: Secure, HttpOnly')
+      t.ok(cookies.some((c) => c.name === '__Host-saml_gateway_session' && c.secure && c.httpOnly), 'the gateway session cookie: __Host-, Secure, HttpOnly')
       t.ok(cookies.some((c) => c.name === 'motion_session'), 'Motion has its own session')
       t.same(aliceIdpRequests, ['/saml/sso', '/saml/login', '/saml/autopost.js'], 'the IdP: AuthnRequest, the form, the auto-post script')
       await screenshot(page, 'a-login-alice')
@@ -128,7 +128,7 @@ needsTools(missingTools())
       t.notOk((await alice.cookies(origin)).some((c) => c.name === 'motion_session'), 'and its cookie')
       const session = await alice.request.get(`${origin}/api/auth/saml/session`, { headers: { accept: 'application/json' } })
       t.equal(session.status(), 401, 'the gateway has no session any more')
-      t.notOk((await alice.cookies(origin)).some((c) => c.name === 'saml_gateway_session'), 'and the browser has no gateway cookie')
+      t.notOk((await alice.cookies(origin)).some((c) => c.name === '__Host-saml_gateway_session'), 'and the browser has no gateway cookie')
 
       // And a new login goes back to the IdP.
       await page.getByRole('link', { name: 'Login with SAML' }).click()

@@ -3,14 +3,16 @@
 // result goes through every check again, as if the IdP had sent it in the clear.
 //
 // The assertion must carry its own signature (Entra signs, then encrypts). A Response signature
-// covers the ciphertext, so it is verified first, on the document as received, then removed: the
-// values the gateway uses come from the assertion's signature only.
+// covers the ciphertext, so it is verified first, on the document as received and before anything
+// is decrypted, then removed: the values the gateway uses come from the assertion's signature only.
+// From decryption to the assertion's signature, every failure is one and the same (see below).
 import { createRequire } from 'node:module'
 import { XMLSerializer } from '@xmldom/xmldom'
 import { errors } from '../../errors.js'
 import type { ResponseExpectations } from '../types.js'
 import { idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
 import { NS, childElements, isElement, parseXml, refuseDoctype } from './xml.js'
+import { prescanXml } from './xml-limits.js'
 
 const require = createRequire(import.meta.url)
 const xmlenc = require('@authenio/xml-encryption') as {
@@ -31,12 +33,33 @@ export function decryptResponse (xml: string, doc: Document, response: Element, 
   }
 
   const serializer = new XMLSerializer()
-  const plain = decrypt(serializer.serializeToString(encrypted[0]), exp.decryptionKey)
-  refuseDoctype(plain)
-  const assertion = parseXml(plain).documentElement
-  if (!isElement(assertion, NS.saml, 'Assertion')) throw new errors.SamlEncrypted()
-  response.replaceChild(doc.importNode(assertion, true), encrypted[0])
-  return serializer.serializeToString(doc)
+  const ciphertext = serializer.serializeToString(encrypted[0])
+  return insideDecryptionWindow(() => {
+    const plain = decrypt(ciphertext, exp.decryptionKey)
+    refuseDoctype(plain)
+    prescanXml(plain)
+    const assertion = parseXml(plain).documentElement
+    if (!isElement(assertion, NS.saml, 'Assertion')) throw new errors.SamlEncrypted()
+    response.replaceChild(doc.importNode(assertion, true), encrypted[0])
+    return serializer.serializeToString(doc)
+  })
+}
+
+/**
+ * Runs a step between decryption and the decrypted assertion's signature check, both included.
+ * What fails there depends on the plaintext: answering with the failing step's own code would
+ * tell an attacker who modifies the ciphertext whether its padding was good (Jager and
+ * Somorovsky's attack on XML Encryption's CBC mode). Every failure becomes SAML_DECRYPTION; the
+ * first step's code stays in the message, which the gateway logs and never shows.
+ */
+export function insideDecryptionWindow<T> (step: () => T): T {
+  try {
+    return step()
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === 'SAML_DECRYPTION') throw err
+    throw new errors.SamlDecryption(typeof code === 'string' && code.startsWith('SAML_') ? code : 'error')
+  }
 }
 
 /** One answer for every failure: a padding or key error must not tell an attacker which it was. */

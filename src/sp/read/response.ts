@@ -4,7 +4,7 @@
 // value returned is read from the bytes a verified signature covers.
 import { errors, withDetail } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
-import { decryptResponse } from './decrypt.js'
+import { decryptResponse, insideDecryptionWindow } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
 import { TimeWindow } from './time.js'
 import { bareAudience } from '../entra.js'
@@ -35,9 +35,15 @@ export function validateLoginResponse (
   if (!isElement(root, NS.samlp, 'Response')) throw new errors.SamlNotResponse('Response')
   checkStatus(root)
   if (exp.decryptionKey !== undefined && doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion').length > 0) {
-    // Decrypted, then validated again from the start, with nothing to decrypt any more.
+    // Decrypted, then checked again from the start up to its signature, inside the window where
+    // every failure is SAML_DECRYPTION; what the signed assertion says is read as for any other.
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
-    return validateLoginResponse(Buffer.from(clear, 'utf8').toString('base64'), { ...exp, decryptionKey: undefined, maxMessageBytes: Infinity }, nowMs)
+    const signed = insideDecryptionWindow(() => {
+      const clearDoc = parseInboundSaml(clear)
+      const clearRoot = clearDoc.documentElement
+      return verifySignatures(clear, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined })
+    })
+    return readAssertion(signed, exp, nowMs)
   }
   const assertion = onlyAssertion(doc, root)
   const signed = verifySignatures(xml, doc, root, assertion, exp)

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 
 export const NGINX = '/usr/sbin/nginx'
-export const DEPLOY_NGINX_CONF = new URL('../../../deploy/nginx.conf', import.meta.url)
+export const DEPLOY_NGINX_CONF = new URL('../../deploy/nginx.conf', import.meta.url)
 
 export interface SiteValues {
   host: string
@@ -40,7 +40,7 @@ export function renderSite (template: string, v: SiteValues): string {
   let text = stripComments(template)
   for (const [from, to, times] of replacements) {
     const found = text.split(from).length - 1
-    if (found !== times) throw new Error(`deploy/nginx.conf: expected "${from}" ${times} time(s), found ${found}; update test/e2e/support/_nginx.ts with the file`)
+    if (found !== times) throw new Error(`deploy/nginx.conf: expected "${from}" ${times} time(s), found ${found}; update test/e2e/_nginx.ts with the file`)
     text = text.split(from).join(to)
   }
   return text
@@ -54,7 +54,7 @@ function stripComments (conf: string): string {
 /** One access-log line per request, as JSON: which upstream served it, over which protocol. */
 export interface AccessEntry { method: string, uri: string, status: number, upstream: string, protocol: string }
 
-const ACCESS_FORMAT = `log_format e2e escape=json '{"method":"$request_method","uri":"$uri","status":$status,"upstream":"$upstream_addr","protocol":"$server_protocol"}';`
+const ACCESS_FORMAT = 'log_format e2e escape=json \'{"method":"$request_method","uri":"$uri","status":$status,"upstream":"$upstream_addr","protocol":"$server_protocol"}\';'
 
 function mainConf (dir: string, site: string): string {
   return `pid ${join(dir, 'nginx.pid')};
