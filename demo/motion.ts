@@ -15,7 +15,7 @@ import {
   answer, createMemoryJtiCache, createMemorySessionRevocations, gatewayIdentity, identityOf, logoutNotice,
   profileOf, returnToOf, revokeSession, type GatewayIdentityOptions, type Middleware, type VerifiedIdentity
 } from '../src/identity/express.js'
-import { closeServer, escapeHtml, guarded, listen, page, readBody, redirect, sendHtml, sendJson } from './http.js'
+import { closeServer, escapeHtml, guarded, listen, page, readBody, redirect, sendHtml } from './http.js'
 
 /** A Motion user. Several accounts may share one email: XCALLY's multi-login. */
 export interface MotionAccount { id: string, email: string, label: string, role: string }

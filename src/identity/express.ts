@@ -98,6 +98,7 @@ export function identityOf (req: GatewayRequest): VerifiedIdentity {
 /** The body's `returnTo` when it is a path on this site, else `/`: where to send the person. */
 export function returnToOf (body: unknown): string {
   const returnTo = (body as { returnTo?: unknown } | null | undefined)?.returnTo
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   return typeof returnTo === 'string' && /^\/(?![/\\])/.test(returnTo) && !/[\u0000-\u001f\\]/.test(returnTo) ? returnTo : '/'
 }
 

@@ -5,10 +5,20 @@ import { PassThrough } from 'node:stream'
 import { formatLogLine, printLogs } from '../../src/commands/logs.js'
 
 const rejection = JSON.stringify({
-  level: 40, time: Date.UTC(2026, 2, 2, 9, 0, 5, 123), pid: 1, hostname: 'motion', reqId: 'req-7',
-  code: 'SAML_AUDIENCE', correlationId: 'req-7', route: '/api/auth/saml/callback', audit: 'rejection',
-  outcome: 'rejected', detail: 'The assertion is not meant for this service provider',
-  expected: 'https://motion.example.com', received: ['spn:https://motion.other.example'], msg: 'SAML message rejected'
+  level: 40,
+  time: Date.UTC(2026, 2, 2, 9, 0, 5, 123),
+  pid: 1,
+  hostname: 'motion',
+  reqId: 'req-7',
+  code: 'SAML_AUDIENCE',
+  correlationId: 'req-7',
+  route: '/api/auth/saml/callback',
+  audit: 'rejection',
+  outcome: 'rejected',
+  detail: 'The assertion is not meant for this service provider',
+  expected: 'https://motion.example.com',
+  received: ['spn:https://motion.other.example'],
+  msg: 'SAML message rejected'
 })
 
 t.test('a rejection, for people', async (t) => {

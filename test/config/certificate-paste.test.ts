@@ -2,7 +2,7 @@
 // real .env file beside the other four variables: the gateway either reads it with one warning
 // that names what it cleaned up, or says precisely what is wrong and where — never a knock-on
 // "is required" for a variable that is set.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../../src/config/index.js'
@@ -27,7 +27,7 @@ function dotEnv (cert: string): string {
   ].join('\n')
 }
 
-function load (t: Parameters<Parameters<typeof tap.test>[1]>[0], text: string) {
+function load (t: Test, text: string) {
   const dir = tempDir(t)
   writeFileSync(join(dir, '.env'), text)
   const env = { GATEWAY_UPSTREAM_LOGIN_URL: 'http://127.0.0.1:8080/api/login/saml', GATEWAY_SESSION_STORE: 'memory', GATEWAY_DATA_DIR: dir }
@@ -39,7 +39,6 @@ function load (t: Parameters<Parameters<typeof tap.test>[1]>[0], text: string) {
     return { config: undefined, problems: err.problems, warnings: [] as string[] }
   }
 }
-const tap = t
 
 const readable: Array<[string, string, RegExp | undefined]> = [
   ['one line of base64, as Entra\'s "Certificate (Base64)" holds it', body, undefined],

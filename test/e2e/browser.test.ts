@@ -13,6 +13,7 @@ import { needsTools } from '../helpers/tools.js'
 
 // CI installs them (.ci/run, npm test's pretest) and fails without them; elsewhere one skip line.
 needsTools(missingTools())
+// eslint-disable-next-line no-lone-blocks -- the journeys, as indented when they were the else branch
 {
   t.test('in Chromium, through nginx, over https', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'saml-gateway-browser-'))

@@ -2,7 +2,7 @@
 // again" link, sign-out errors are headed as such, a sign-out ends on a "Signed out" page, the
 // Reply URL opened by hand explains itself, and the profile chooser says who is signed in and
 // offers a way out.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
 import { TEST_NAME_ID } from '../helpers/idp.js'
@@ -11,7 +11,7 @@ import { loginThroughIdp, newBrowser, send } from '../helpers/login.js'
 const html = { accept: 'text/html' }
 const SIGN_IN_AGAIN = /<a class="button" href="\/api\/auth\/saml\/\?returnTo=%2F">Sign in again<\/a>/
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0], env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
+async function setup (t: Test, env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
   let app: TestApp | undefined
   const upstream = await startUpstream({ issuer: 'https://motion.example.com/api/auth/saml', jwks: () => app!.app.gateway.identityKeys.jwks, now: () => app!.clock.now })
   t.teardown(() => upstream.close())

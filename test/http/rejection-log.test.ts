@@ -1,7 +1,7 @@
 // Each mistake an administrator makes in Entra or .env, as the gateway meets it: the person sees
 // the code; the log line carries what was expected beside what was received (times beside the
 // gateway's clock, which element was signed) and never the assertion itself.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Writable } from 'node:stream'
 import { buildTestApp } from '../helpers/app.js'
 import { loginThroughIdp, newBrowser } from '../helpers/login.js'
@@ -10,7 +10,7 @@ import { TEST_ACS, TEST_NOW, TEST_SP_ENTITY_ID } from '../helpers/idp.js'
 interface LogLine { [key: string]: unknown, code?: string, msg?: string }
 
 /** The gateway at info level, its log lines kept as parsed JSON. */
-async function gatewayWithLog (t: Parameters<Parameters<typeof t.test>[1]>[0], env: Record<string, string> = {}) {
+async function gatewayWithLog (t: Test, env: Record<string, string> = {}) {
   const lines: LogLine[] = []
   const raw: string[] = []
   const stream = new Writable({

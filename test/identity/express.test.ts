@@ -58,9 +58,9 @@ t.before(async () => {
     req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString() || '{}')
       if (req.url === '/api/logout/saml') {
-        return chain(res, req, [logout!, (req, res) => { routed.push(identityOf(req)); res.writeHead(204).end() }])
+        return chain(res, req, [logout!, (req: IncomingMessage, res: ServerResponse) => { routed.push(identityOf(req)); res.writeHead(204).end() }])
       }
-      chain(res, req, [login!, (req, res) => {
+      chain(res, req, [login!, (req: IncomingMessage, res: ServerResponse) => {
         const who = identityOf(req)
         routed.push(who)
         if (who.email === 'nobody@example.com') return answer.refuse(res, 'No Motion user has this email.', 404)
