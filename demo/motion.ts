@@ -1,6 +1,6 @@
 // A stand-in for nginx and XCALLY Motion at once, on one port:
 // - nginx: every request under the gateway's base path is proxied to the gateway, bytes as they
-//   are, cookies both ways, with X-Forwarded-Proto/For/Host (as deploy/nginx.conf does);
+//   are, cookies both ways, with X-Forwarded-Proto/For/Host (as deploy/nginx/saml-gateway.conf does);
 // - Motion: GET / says who is signed in (its own motion_session cookie) or offers "Login with SAML";
 //   POST /api/login/saml is GATEWAY_UPSTREAM_LOGIN_URL: the saml-gateway/express middleware
 //   verifies X-Gateway-Identity (once only), then the route answers as HANDOFF.md says: 300 with

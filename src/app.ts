@@ -72,7 +72,7 @@ async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<vo
   await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })
   const prefix = basePath
   const unsolicited = unsolicitedLogins({
-    store, idpOrigin: new URL(config.idp.entryPoint).origin, publicOrigin, basePath, secure, sessionTtlMs: config.session.ttlMs
+    store, idpOrigin: new URL(gateway.entities.endpoints.sso.url).origin, publicOrigin, basePath, secure, sessionTtlMs: config.session.ttlMs
   })
   await app.register(loginRoutes, { prefix, login: gateway.login, upstream: gateway.upstream, unsolicited, publicOrigin, basePath, secure, now })
   await app.register(authRoutes, { prefix, upstream: gateway.upstream, publicOrigin, now })

@@ -21,7 +21,7 @@ export const errors = {
   // Signature.
   SamlSignature: saml('SAML_SIGNATURE', 'The signature does not verify with the IdP certificate: %s'),
   SamlUnsignedAssertion: saml('SAML_UNSIGNED_ASSERTION', 'The assertion itself is not signed'),
-  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message is signed with a weak or unsupported algorithm: %s'),
+  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message uses a weak or unsupported algorithm: %s'),
   // What the signed assertion says.
   SamlIssuer: saml('SAML_ISSUER', 'The issuer is not the configured IdP'),
   SamlAudience: saml('SAML_AUDIENCE', 'The assertion is not meant for this service provider'),

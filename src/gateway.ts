@@ -19,6 +19,7 @@ import { validateLoginResponse } from './sp/read/response.js'
 import { initSchemaValidator } from './sp/read/schema.js'
 import type { ResponseExpectations } from './sp/types.js'
 import { createSamlEntities, type SamlEntities } from './sp/write/entities.js'
+import { resolveIdpEndpoints } from './sp/idp-endpoints.js'
 import { Upstream } from './upstream/upstream.js'
 
 export interface GatewayDependencies {
@@ -78,7 +79,8 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
   const pool = deps.validate === undefined && config.validation.workers > 0
     ? await acquireValidatorPool({ size: config.validation.workers, log })
     : undefined
-  const entities = createSamlEntities(config)
+  // The IdP's endpoints: from its metadata (file, or URL as fetched at start), else XC_SAML_*.
+  const entities = createSamlEntities(config, resolveIdpEndpoints(config.idp, idpTrust.metadata ?? config.idp.metadata))
   const upstream = createUpstream(config, identityKeys, now, deps.upstreamDispatcher)
   const sloExpectations = logoutExpectations(config, idpTrust)
   return {
@@ -102,7 +104,7 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
     logout: new LogoutFlow({
       store,
       entities,
-      idpLogoutUrl: config.idp.logoutUrl,
+      now,
       requireSignedRequests: config.validation.requireSignedLogout,
       notifyUpstream: config.upstream.logoutUrl === undefined ? undefined : async (session) => await upstream.notifyLogout(session)
     }),
@@ -158,7 +160,8 @@ export function responseExpectations (config: Config, trust: LiveTrust = { issue
     wantAssertionsSigned: config.validation.wantAssertionsSigned,
     allowSha1: config.validation.allowSha1,
     maxMessageBytes: config.validation.maxMessageBytes,
-    decryptionKey: config.sp.key
+    decryptionKey: config.sp.key,
+    allow3des: config.validation.allow3des
   }
 }
 

@@ -6,6 +6,7 @@ import { request } from 'undici'
 import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import { entraTenant } from '../sp/entra.js'
+import { claimMapping, formatClaimMapping, idpMetadataFindings, type ClaimMappingRow } from './check-interop.js'
 
 export interface CheckReport {
   ok: boolean
@@ -13,6 +14,10 @@ export interface CheckReport {
   warnings: string[]
   /** Values for Entra's "Basic SAML Configuration", when the configuration loaded. */
   entra?: Array<[string, string]>
+  /** Where each identity claim is read from. */
+  claims?: ClaimMappingRow[]
+  /** Where AuthnRequests and LogoutRequests go, when IdP metadata decides it. */
+  endpoints?: string[]
 }
 
 const DAY_MS = 86_400_000
@@ -34,12 +39,15 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
   issuerProblems(config, problems)
   const timeoutMs = options.timeoutMs ?? config.upstream.timeoutMs
   if (config.upstream.loginUrl === '') problems.push(withFix('GATEWAY_UPSTREAM_LOGIN_URL is required'))
-  const [upstream, store] = await Promise.all([
+  const [upstream, store, idp] = await Promise.all([
     config.upstream.loginUrl === '' ? undefined : reachUpstream(config, timeoutMs),
-    reachStore(config)
+    reachStore(config),
+    idpMetadataFindings(config, timeoutMs)
   ])
   if (upstream !== undefined) problems.push(upstream)
   if (store !== undefined) problems.push(store)
+  problems.push(...idp.problems)
+  warnings.push(...idp.warnings)
 
   return {
     ok: problems.length === 0,
@@ -50,7 +58,9 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
       ['Reply URL (Assertion Consumer Service URL)', config.acsUrl],
       ['Logout URL (optional)', config.sloUrl],
       ['Sign on URL (optional)', `${config.publicOrigin}${config.basePath}`]
-    ]
+    ],
+    claims: claimMapping(config),
+    endpoints: idp.endpoints
   }
 }
 
@@ -69,7 +79,7 @@ function certificateProblems (config: Config, now: number, problems: string[], w
 }
 
 function issuerProblems (config: Config, problems: string[]): void {
-  const entryTenant = entraTenant(config.idp.entryPoint)
+  const entryTenant = entraTenant(config.idp.entryPoint ?? '')
   if (entryTenant === undefined) return
   for (const issuer of config.idp.issuers) {
     const tenant = entraTenant(issuer)
@@ -151,5 +161,7 @@ export function formatReport (report: CheckReport): string {
     lines.push('', 'Paste into Entra > Enterprise applications > your app > Single sign-on > Basic SAML Configuration:')
     for (const [field, value] of report.entra) lines.push(`  ${field.padEnd(44)} ${value}`)
   }
+  if (report.endpoints !== undefined) lines.push('', 'From the IdP metadata:', ...report.endpoints.map((e) => `  ${e}`))
+  if (report.claims !== undefined) lines.push(...formatClaimMapping(report.claims))
   return lines.join('\n') + '\n'
 }

@@ -7,8 +7,8 @@ import { errors } from '../errors.js'
 import type { GatewayStore } from '../session/store.js'
 import type { SessionUser } from '../session/store.js'
 import { toSessionUser, type ClaimOptions } from './claims.js'
-import type { SamlEntities } from './write/entities.js'
-import { createLoginRedirect } from './write/authn-request.js'
+import type { OutgoingMessage, SamlEntities } from './write/entities.js'
+import { createLoginRequest } from './write/authn-request.js'
 import { safeReturnTo } from './return-to.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 
@@ -71,14 +71,14 @@ export interface LoginResult {
 export class LoginFlow {
   constructor (private readonly opts: LoginFlowOptions) {}
 
-  /** A redirect URL to the IdP; the request's ID is remembered for this browser. */
-  async begin (input: { browserBinding: string, returnTo?: string, forceAuthn?: boolean }): Promise<{ requestId: string, redirectUrl: string }> {
-    const { id, url } = createLoginRedirect(this.opts.entities, { forceAuthn: input.forceAuthn })
+  /** The AuthnRequest on its way to the IdP (a redirect or a form to post); its ID is remembered for this browser. */
+  async begin (input: { browserBinding: string, returnTo?: string, forceAuthn?: boolean }): Promise<{ requestId: string, message: OutgoingMessage }> {
+    const { id, message } = createLoginRequest(this.opts.entities, { forceAuthn: input.forceAuthn })
     const outstanding: OutstandingRequest = { b: input.browserBinding, r: safeReturnTo(input.returnTo, this.opts.publicOrigin) }
     const dropped = await this.opts.store.putOnceBounded('authn', id, JSON.stringify(outstanding), AUTHN_REQUEST_TTL_MS,
       this.opts.maxOutstandingRequests ?? MAX_OUTSTANDING_AUTHN_REQUESTS)
     if (dropped > 0) this.opts.onRequestsDropped?.(dropped)
-    return { requestId: id, redirectUrl: url }
+    return { requestId: id, message }
   }
 
   /**

@@ -1,4 +1,5 @@
-// The real world: Debian's Chromium, through nginx running deploy/nginx.conf over https, to the
+// The real world: Debian's Chromium, through nginx over https (a Motion-like site with
+// deploy/nginx/saml-gateway.conf included: test/e2e/motion-site.conf), to the
 // gateway, the demo IdP and the stand-in Motion. Each journey asserts on what the page shows and
 // ends with a screenshot in test-results/screenshots/<journey>.png.
 import t from 'tap'
@@ -75,6 +76,16 @@ needsTools(missingTools())
       t.equal(new URL(page.url()).origin, origin)
       t.equal(aliceIdpRequests.length, before.browser, 'the browser made no request to the IdP')
       t.equal(idp.requests.length, before.idp, 'the IdP received none')
+
+      // nginx auth_request (the Motion site's /reports/): the gateway's session lets Alice through.
+      const report = await alice.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
+      t.equal(report.status(), 404, 'auth_request: the gateway said yes, Motion answered (it has no such page)')
+      t.match(await report.text(), /Motion has no page at \/reports\/week/)
+      const stranger = await newContext(browser)
+      const refused = await stranger.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
+      t.equal(refused.status(), 302, 'auth_request without a session: to the login')
+      t.equal(refused.headers().location, `${origin}/api/auth/saml?returnTo=/reports/week`)
+      await stranger.close()
       await screenshot(page, 'b-session-reuse')
       await page.close()
     })
@@ -175,7 +186,7 @@ needsTools(missingTools())
 
       const page = await alice.newPage()
       const home = await page.goto(`${origin}/`)
-      t.match(home?.headers()['strict-transport-security'], /max-age=\d+/, 'HSTS')
+      t.equal(home?.headers()['strict-transport-security'], 'max-age=63072000; includeSubDomains', 'HSTS, subdomains included')
       const handoff = await page.goto(`${origin}/api/login/saml`)
       t.equal(handoff?.status(), 404, 'the handoff endpoint is not reachable from outside')
       const metrics = await page.goto(`${origin}/api/auth/saml/metrics`)

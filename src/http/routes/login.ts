@@ -9,6 +9,7 @@ import type { LoginFlow } from '../../sp/login-flow.js'
 import { safeReturnTo } from '../../sp/return-to.js'
 import type { Upstream } from '../../upstream/upstream.js'
 import { handoffAnswerer } from '../handoff.js'
+import { sendToIdp } from '../send-to-idp.js'
 import { checkOptions } from '../options.js'
 import { browserBinding, liveUser, readBrowserBinding } from '../plugins/session.js'
 import type { UnsolicitedLogins } from '../unsolicited-login.js'
@@ -41,9 +42,9 @@ export default async function loginRoutes (app: FastifyInstance, options: LoginR
       return answerWithHandoff(request, reply, user, { returnTo: safeReturnTo(request.query.returnTo, publicOrigin) })
     }
     const binding = browserBinding(request, reply, { basePath, secure })
-    const { requestId, redirectUrl } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
-    request.log.info({ authnRequestId: requestId, forceAuthn }, 'AuthnRequest sent')
-    return reply.redirect(redirectUrl, 302)
+    const { requestId, message } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
+    request.log.info({ authnRequestId: requestId, forceAuthn, binding: message.binding }, 'AuthnRequest sent')
+    return sendToIdp(reply, message, basePath)
   }
   app.get(PATHS.start, startLogin)
   app.get(PATHS.login, startLogin)

@@ -11,11 +11,13 @@ import { sessionCookieName } from '../plugins/session.js'
 import { escapeHtml } from '../pages.js'
 import { fromAnotherSite } from '../same-origin.js'
 import { forgetPerson } from '../unsolicited-login.js'
+import { sendToIdp } from '../send-to-idp.js'
 
 export interface LogoutRoutesOptions {
   logout: LogoutFlow
   /** Reads a message at the SLO endpoint (in a validator worker when there are any). */
   readLogout: (input: LogoutInput, nowMs: number) => Promise<InboundLogout>
+  /** GATEWAY_BASE_PATH: forms post under it; the auto-post page links our stylesheet and script under it. */
   basePath: string
   publicOrigin: string
   /** GATEWAY_POST_LOGOUT_URL: where a person lands when nothing better is known. */
@@ -47,10 +49,10 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
     }
     const user = await endLocalSession(request, reply)
     const landing = landingOf(returnTo)
-    const idpUrl = await logout.begin(user, landing)
+    const toIdp = await logout.begin(user, landing)
     app.metrics.logouts.inc({ kind: 'sp', outcome: 'ok' })
-    request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: idpUrl !== undefined }, 'local session ended')
-    return reply.redirect(idpUrl ?? landing, 302)
+    request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: toIdp !== undefined, binding: toIdp?.binding }, 'local session ended')
+    return toIdp === undefined ? reply.redirect(landing, 302) : sendToIdp(reply, toIdp, basePath)
   }
   const confirmLogout = async (request: FastifyRequest, reply: FastifyReply, returnTo?: string) => {
     request.session.logoutCsrf ??= randomBytes(24).toString('base64url')
@@ -74,10 +76,22 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
       : { binding: 'post', body: { ...(request.body ?? {}) as Record<string, unknown> } }, now())
 
     if (message.kind === 'response') {
-      const { success } = await logout.complete(message)
+      const { success, status } = await logout.complete(message)
       app.metrics.logouts.inc({ kind: 'idp_response', outcome: success ? 'ok' : 'failed' })
-      request.log.info({ audit: 'logout', outcome: 'logout_response', logoutResponseId: message.id, inResponseTo: message.inResponseTo, success }, 'IdP answered our LogoutRequest')
-      return reply.redirect(landingOf(message.relayState), 302)
+      const logLine = { audit: 'logout', outcome: 'logout_response', logoutResponseId: message.id, inResponseTo: message.inResponseTo, success, status }
+      if (success) {
+        request.log.info(logLine, 'IdP answered our LogoutRequest')
+        return reply.redirect(landingOf(message.relayState), 302)
+      }
+      // The local session is gone, but the IdP's may live on: say so, to the log and to the person.
+      request.log.warn({ ...logLine, code: 'SAML_LOGOUT_NOT_CONFIRMED' }, 'the IdP did not confirm the logout: its session may still be active')
+      return reply.sendPage(200, {
+        title: 'Signed out here',
+        message: 'You are signed out of this application, but the identity provider did not confirm that it signed you out too.',
+        hint: 'To be sure, close every browser window. On a shared computer, sign out at the identity provider as well.',
+        code: 'SAML_LOGOUT_NOT_CONFIRMED',
+        action: { href: landingOf(message.relayState), label: 'Continue' }
+      })
     }
 
     const result = await logout.endIdpSessions(message)
@@ -92,7 +106,7 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
       ended: result.ended,
       upstreamNotified: result.upstreamNotified
     }, 'IdP ended sessions')
-    if (result.redirectUrl !== undefined) return reply.redirect(result.redirectUrl, 302)
+    if (result.response !== undefined) return sendToIdp(reply, result.response, basePath)
     return reply.sendPage(200, { title: 'Signed out', message: 'You have been signed out.', action: { href: postLogoutUrl, label: 'Continue' } })
   }
   app.get(PATHS.logoutCallback, sloEndpoint)

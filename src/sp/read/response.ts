@@ -37,11 +37,13 @@ export function validateLoginResponse (
   if (exp.decryptionKey !== undefined && doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion').length > 0) {
     // Decrypted, then checked again from the start up to its signature, inside the window where
     // every failure is SAML_DECRYPTION; what the signed assertion says is read as for any other.
+    // A Response signature verified over the ciphertext vouches for the assertion it decrypts to,
+    // where a Response signature alone is enough (GATEWAY_WANT_ASSERTIONS_SIGNED=false).
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
     const signed = insideDecryptionWindow(() => {
-      const clearDoc = parseInboundSaml(clear)
+      const clearDoc = parseInboundSaml(clear.xml)
       const clearRoot = clearDoc.documentElement
-      return verifySignatures(clear, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined })
+      return verifySignatures(clear.xml, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined }, clear.responseSigned)
     })
     return readAssertion(signed, exp, nowMs)
   }
@@ -74,8 +76,9 @@ function onlyAssertion (doc: Document, response: Element): Element {
   return assertion
 }
 
+/** `envelopeSigned`: a decrypted response whose Response signature verified over the ciphertext (then removed). */
 function verifySignatures (
-  xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations
+  xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations, envelopeSigned = false
 ): SignedParts {
   let responseSignature: Element | undefined
   let assertionSignature: Element | undefined
@@ -85,7 +88,11 @@ function verifySignatures (
     else throw new errors.SamlSignature('a signature on an element the gateway does not consume')
   }
   if (responseSignature == null && assertionSignature == null) {
-    throw withDetail(new errors.SamlSignature('the response is not signed'), { signed: 'nothing', expected: 'the Assertion signed' })
+    if (!envelopeSigned) throw withDetail(new errors.SamlSignature('the response is not signed'), { signed: 'nothing', expected: 'the Assertion signed' })
+    // The Response signature verified over the ciphertext of this very assertion: it counts as a
+    // Response signature, and only where a Response signature alone is enough.
+    if (exp.wantAssertionsSigned) throw withDetail(new errors.SamlUnsignedAssertion(), { signed: 'Response (over the encrypted assertion)', expected: 'the Assertion signed (Entra: Sign SAML assertion)' })
+    return { response, assertion }
   }
 
   const keys = idpKeys(exp.idpCerts)
@@ -142,6 +149,8 @@ function readAssertion ({ response, assertion }: SignedParts, exp: ResponseExpec
     issuer,
     nameId,
     nameIdFormat: attr(nameIdEl, 'Format'),
+    nameQualifier: attr(nameIdEl, 'NameQualifier'),
+    spNameQualifier: attr(nameIdEl, 'SPNameQualifier'),
     sessionIndex: attr(authn[0], 'SessionIndex'),
     inResponseTo: attr(confirmation, 'InResponseTo'),
     ...limits,
