@@ -9,6 +9,8 @@ import { checkConfiguration, formatReport } from '../../src/commands/check.js'
 import { fixture, REPO_ROOT, tempDir, TENANT } from '../helpers/app.js'
 
 const NOW = Date.parse('2026-03-02T09:00:00Z')
+// The metadata command runs as a real process (TypeScript compiled on the fly): slow on a busy machine.
+t.setTimeout(300_000)
 const body = fixture('idp.crt').replace(/-----[A-Z ]+-----/g, '').replace(/\s/g, '')
 const FIVE = [
   'DOMAIN=motion.example.com',
@@ -52,10 +54,7 @@ t.test('check from the five variables: the Entra values, and exactly the handoff
   t.match(text, /Identifier \(Entity ID\)\s+https:\/\/motion\.example\.com\n/)
   t.match(text, /Reply URL \(Assertion Consumer Service URL\)\s+https:\/\/motion\.example\.com\/api\/auth\/saml\/callback/)
 
-  const cli = await run(dir, ['check'])
-  t.equal(cli.status, 1)
-  t.match(cli.stdout, /problem: GATEWAY_UPSTREAM_LOGIN_URL is required\. Fix:/)
-  t.match(cli.stdout, /Paste into Entra/)
+  t.match(text, /problem: GATEWAY_UPSTREAM_LOGIN_URL is required\. Fix:/)
 })
 
 t.test('nothing set: every missing setting named, each with a Fix line', async (t) => {
