@@ -142,7 +142,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
         if (res.statusCode !== 302) throw new Error(`AuthnRequest: ${res.statusCode}`)
         const samlRequest = new URL(res.headers.location as string).searchParams.get('SAMLRequest') as string
         const xml = inflateRawSync(Buffer.from(samlRequest, 'base64')).toString('utf8')
-        const binding = cookiePair(setCookies(res.headers), 'saml_gateway_request')
+        const binding = cookiePair(setCookies(res.headers), '__Host-saml_gateway_request')
         if (binding === undefined) throw new Error('AuthnRequest: no binding cookie')
         pending[i] = { binding, requestId: /\sID="([^"]+)"/.exec(xml)?.[1] as string }
       })
@@ -180,7 +180,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
           })
           const body = await res.body.text()
           if (res.statusCode !== 302) throw new Error(`ACS: ${res.statusCode} ${body.slice(0, 200)}`)
-          const session = cookiePair(setCookies(res.headers), 'saml_gateway_session')
+          const session = cookiePair(setCookies(res.headers), '__Host-saml_gateway_session')
           if (session === undefined) throw new Error('ACS: no session cookie')
           sessions.push(session)
         })

@@ -10,6 +10,8 @@ export const PATHS = {
   /** The multi-login chooser's submit. */
   profile: '/profile',
   logout: '/logout',
+  /** Where a sign-out lands by default (GATEWAY_POST_LOGOUT_URL). */
+  signedOut: '/signed-out',
   /** The SLO endpoint: LogoutRequests and LogoutResponses from the IdP. */
   logoutCallback: '/logout/callback',
   metadata: '/metadata',
@@ -21,7 +23,9 @@ export const PATHS = {
   healthReady: '/health/ready',
   healthLive: '/health/live',
   metrics: '/metrics',
-  stylesheet: '/style.css'
+  stylesheet: '/style.css',
+  /** Submits the HTTP-POST binding's form to the IdP (a script of ours: no inline script). */
+  autoPostScript: '/auto-post.js'
 } as const
 
 export type PathName = keyof typeof PATHS

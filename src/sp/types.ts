@@ -28,6 +28,9 @@ export interface ValidatedAssertion {
   issuer: string
   nameId: string
   nameIdFormat?: string
+  /** NameQualifier and SPNameQualifier of the NameID: a LogoutRequest must send them back as they came. */
+  nameQualifier?: string
+  spNameQualifier?: string
   sessionIndex?: string
   /** From the signed SubjectConfirmationData; absent for IdP-initiated responses. */
   inResponseTo?: string

@@ -42,7 +42,7 @@ t.test('SQLite store: a session made before a restart skips the IdP after it', a
   const browser = newBrowser()
   const { acs, samlResponse } = await loginThroughIdp(before, browser)
   t.equal(acs.statusCode, 302, 'signed in')
-  t.ok(browser.jar.saml_gateway_session, 'with a gateway session cookie')
+  t.ok(browser.jar['__Host-saml_gateway_session'], 'with a gateway session cookie')
   t.ok(existsSync(join(dataDir, 'sessions.sqlite')), 'kept in <GATEWAY_DATA_DIR>/sessions.sqlite')
   const kid = before.gateway.identityKeys.kid
 

@@ -9,12 +9,16 @@ import type { LoginFlow } from '../../sp/login-flow.js'
 import { safeReturnTo } from '../../sp/return-to.js'
 import type { Upstream } from '../../upstream/upstream.js'
 import { handoffAnswerer } from '../handoff.js'
+import { sendToIdp } from '../send-to-idp.js'
 import { checkOptions } from '../options.js'
 import { browserBinding, liveUser, readBrowserBinding } from '../plugins/session.js'
+import type { UnsolicitedLogins } from '../unsolicited-login.js'
 
 export interface LoginRoutesOptions {
   login: LoginFlow
   upstream: Upstream
+  /** Unsolicited responses that must be confirmed, and the person marker (unsolicited-login.ts). */
+  unsolicited: UnsolicitedLogins
   publicOrigin: string
   basePath: string
   /** Cookies Secure (https public origin). */
@@ -23,11 +27,11 @@ export interface LoginRoutesOptions {
 }
 
 interface LoginQuery { returnTo?: string, forceAuthn?: string }
-interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown }
+interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown, continue?: unknown }
 interface ProfileBody { profile?: unknown, csrf?: unknown }
 
 export default async function loginRoutes (app: FastifyInstance, options: LoginRoutesOptions): Promise<void> {
-  const { login, publicOrigin, basePath, secure, now } = checkOptions('login routes', options, ['login', 'upstream', 'publicOrigin', 'basePath', 'secure', 'now'])
+  const { login, unsolicited, publicOrigin, basePath, secure, now } = checkOptions('login routes', options, ['login', 'upstream', 'unsolicited', 'publicOrigin', 'basePath', 'secure', 'now'])
   const answerWithHandoff = handoffAnswerer({ upstream: options.upstream, basePath })
 
   const startLogin = async (request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply) => {
@@ -38,23 +42,57 @@ export default async function loginRoutes (app: FastifyInstance, options: LoginR
       return answerWithHandoff(request, reply, user, { returnTo: safeReturnTo(request.query.returnTo, publicOrigin) })
     }
     const binding = browserBinding(request, reply, { basePath, secure })
-    const { requestId, redirectUrl } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
-    request.log.info({ authnRequestId: requestId, forceAuthn }, 'AuthnRequest sent')
-    return reply.redirect(redirectUrl, 302)
+    const { requestId, message } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
+    request.log.info({ authnRequestId: requestId, forceAuthn, binding: message.binding }, 'AuthnRequest sent')
+    return sendToIdp(reply, message, basePath)
   }
   app.get(PATHS.start, startLogin)
   app.get(PATHS.login, startLogin)
 
+  const signIn = { href: `${basePath}${PATHS.start}?returnTo=%2F`, label: 'Sign in' }
+  // A person (or a bookmark) opening the Reply URL: it only takes the IdP's form post.
+  app.get(PATHS.callback, async (_request, reply) => {
+    reply.header('allow', 'POST')
+    return reply.sendPage(405, {
+      title: 'This is the sign-in return address',
+      message: 'Your identity provider (Microsoft Entra ID) sends your browser here, with a form, at the end of a sign-in. Opened directly, there is nothing to show.',
+      hint: 'To sign in, start from the application, or use the button below.',
+      action: signIn
+    })
+  })
+
+  // Where a sign-out lands (GATEWAY_POST_LOGOUT_URL by default).
+  app.get(PATHS.signedOut, async (_request, reply) => {
+    return reply.sendPage(200, {
+      title: 'Signed out',
+      message: 'You are signed out of the application.',
+      hint: 'On a shared computer, close the browser as well.',
+      action: { ...signIn, label: 'Sign in again' }
+    })
+  })
+
   app.post<{ Body: AcsBody }>(PATHS.callback, async (request, reply) => {
     const body = (request.body ?? {}) as AcsBody
+    if (typeof body.continue === 'string' && body.SAMLResponse === undefined) {
+      // The confirmation of an unsolicited login (unsolicited-login.ts).
+      const held = await unsolicited.takeConfirmed(request, reply, body.continue)
+      await request.session.regenerate()
+      request.session.user = held.user
+      unsolicited.markPerson(reply, held.user)
+      request.log.info({ audit: 'login', outcome: 'accepted', nameId: held.user.nameId, idpInitiated: true, confirmed: true }, 'login accepted')
+      return answerWithHandoff(request, reply, held.user, { returnTo: held.returnTo })
+    }
     const result = await login.complete({
       samlResponse: body.SAMLResponse,
       relayState: body.RelayState,
-      browserBinding: readBrowserBinding(request)
+      browserBinding: readBrowserBinding(request, secure)
     })
+    const why = result.idpInitiated ? unsolicited.needsConfirmation(request, result) : undefined
+    if (why !== undefined) return await unsolicited.askToConfirm(request, reply, result, why)
     // A new session id at every login: an id planted before login is never the one after.
     await request.session.regenerate()
     request.session.user = result.user
+    unsolicited.markPerson(reply, result.user)
     request.log.info({
       audit: 'login',
       outcome: 'accepted',

@@ -14,7 +14,8 @@ import { RSA_SHA1, SIGNATURE_ALGORITHMS, idCounter, idpKeys, verifyEnvelopedSign
 import { parseInstant } from './time.js'
 import { NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml, trimmedTextOf } from './xml.js'
 
-export interface LogoutExpectations extends ValidationSettings {
+/** The validation settings a logout message is judged by (gateway.ts hands them all). */
+export interface LogoutExpectations extends Pick<ValidationSettings, 'allowSha1' | 'clockSkewMs' | 'maxMessageBytes'> {
   idpIssuers: readonly string[]
   idpCerts: readonly string[]
   sloUrl: string
@@ -51,6 +52,16 @@ export interface InboundLogoutResponse extends LogoutCommon {
 }
 
 export type InboundLogout = InboundLogoutRequest | InboundLogoutResponse
+
+/** A message at the SLO endpoint, as received: what a validator worker needs to read it. */
+export type LogoutInput =
+  | { binding: 'redirect', rawQuery: string }
+  | { binding: 'post', body: Record<string, unknown> }
+
+/** Either binding; pure and synchronous, so that it runs in a validator worker as well as inline. */
+export function readLogoutMessage (input: LogoutInput, exp: LogoutExpectations, nowMs: number): InboundLogout {
+  return input.binding === 'redirect' ? readRedirectLogout(input.rawQuery, exp, nowMs) : readPostLogout(input.body, exp, nowMs)
+}
 
 /** HTTP-Redirect binding: `rawQuery` is the query string as it arrived (without '?'). */
 export function readRedirectLogout (rawQuery: string, exp: LogoutExpectations, nowMs: number): InboundLogout {

@@ -28,12 +28,12 @@ t.test('GET /api/auth/saml without a session redirects to the IdP with a remembe
   t.match(xml, /AssertionConsumerServiceURL="https:\/\/motion\.example\.com\/api\/auth\/saml\/callback"/)
   t.match(xml, /<saml:Issuer>https:\/\/motion\.example\.com<\/saml:Issuer>/)
   t.notMatch(xml, /ForceAuthn="true"/)
-  const binding = ([] as string[]).concat(res.headers['set-cookie'] as string[]).find((c) => c.startsWith('saml_gateway_request='))
+  const binding = ([] as string[]).concat(res.headers['set-cookie'] as string[]).find((c) => c.startsWith('__Host-saml_gateway_request='))
   t.ok(binding, 'binding cookie set')
   t.match(binding!, /HttpOnly/)
   t.match(binding!, /Secure/)
   t.match(binding!, /SameSite=None/)
-  t.match(binding!, /Path=\/api\/auth\/saml/)
+  t.match(binding!, /Path=\/;/)
   t.ok(await app.gateway.store.takeOnce('authn', id), 'request ID remembered in the store')
 
   const forced = await send(app, newBrowser(), { url: '/api/auth/saml/login?forceAuthn=1' })
@@ -43,13 +43,13 @@ t.test('GET /api/auth/saml without a session redirects to the IdP with a remembe
 t.test('SP-initiated login: ACS validates, makes a new session and hands a verified identity to the upstream', async (t) => {
   const { app, upstream } = await setup(t)
   const browser = newBrowser()
-  browser.jar.saml_gateway_session = 'planted-by-attacker'
+  browser.jar['__Host-saml_gateway_session'] = 'planted-by-attacker'
   const { acs, requestId } = await loginThroughIdp(app, browser, {}, '/queue?tab=2')
   t.equal(acs.statusCode, 302, 'upstream answer relayed')
   t.equal(acs.headers.location, '/welcome')
   const cookies = ([] as string[]).concat(acs.headers['set-cookie'] as string[])
   t.ok(cookies.some((c) => c.startsWith('motion_session=abc')), "upstream's cookie relayed")
-  const session = cookies.find((c) => c.startsWith('saml_gateway_session='))
+  const session = cookies.find((c) => c.startsWith('__Host-saml_gateway_session='))
   t.ok(session, 'gateway session cookie set')
   t.match(session!, /HttpOnly/)
   t.match(session!, /Secure/)
@@ -229,11 +229,11 @@ t.test('session TTL: past GATEWAY_SESSION_TTL the session is gone and login goes
 
 t.test('nginx auth_request: 204 with an identity bound to the original method and URI, or 401', async (t) => {
   const { app } = await setup(t)
-  const anonymous = await send(app, newBrowser(), { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1', 'x-original-method': 'GET' } })
+  const anonymous = await send(app, newBrowser(), { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1', 'x-original-method': 'GET', 'x-gateway-auth-request': '1' } })
   t.equal(anonymous.statusCode, 401)
   const browser = newBrowser()
   await loginThroughIdp(app, browser)
-  const res = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1?x=2', 'x-original-method': 'DELETE' } })
+  const res = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1?x=2', 'x-original-method': 'DELETE', 'x-gateway-auth-request': '1' } })
   t.equal(res.statusCode, 204)
   const token = res.headers['x-gateway-identity'] as string
   const { verifyIdentity } = await import('../../../src/identity/verify.js')
@@ -243,7 +243,7 @@ t.test('nginx auth_request: 204 with an identity bound to the original method an
   t.equal(id.sub, TEST_NAME_ID)
   await t.rejects(verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'GET', url: 'https://motion.example.com/reports/1' }), { code: 'IDENTITY_BINDING' })
   await t.rejects(verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'DELETE', url: 'https://motion.example.com/admin' }), { code: 'IDENTITY_BINDING' })
-  const offsite = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': 'https://evil.example/x', accept: 'application/json' } })
+  const offsite = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': 'https://evil.example/x', 'x-original-method': 'GET', 'x-gateway-auth-request': '1', accept: 'application/json' } })
   t.equal(offsite.statusCode, 400)
 })
 
