@@ -1,10 +1,10 @@
 // Picks the store backend named in the configuration. The only place that knows all three.
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { MemoryStore } from './store-memory.js'
 import { RedisStore, type StoreLogger } from './store-redis.js'
 import { SqliteStore } from './store-sqlite.js'
 import type { GatewayStore } from './store.js'
+import { ensurePrivateDir } from './file-modes.js'
 
 export type StoreKind = 'sqlite' | 'redis' | 'memory'
 
@@ -22,7 +22,7 @@ export function createStore (kind: StoreKind, opts: CreateStoreOptions): Gateway
     case 'memory':
       return new MemoryStore({ now: opts.now })
     case 'sqlite':
-      mkdirSync(opts.dataDir, { recursive: true })
+      ensurePrivateDir(opts.dataDir)
       return new SqliteStore({ path: join(opts.dataDir, 'sessions.sqlite'), now: opts.now })
     case 'redis':
       if (opts.redisUrl === undefined || opts.redisUrl === '') {

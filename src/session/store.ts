@@ -57,10 +57,44 @@ export interface GatewayStore {
 
   /** Live sessions, for the active-sessions metric. */
   countSessions (): Promise<number>
+  /** Live sessions with their owner, for the operator (`saml-gateway sessions`), soonest to expire first. */
+  listSessions (filter?: SessionFilter): Promise<StoredSession[]>
+
+  /**
+   * Values every gateway on this store shares (the generated session secret, the identity keyring):
+   * insert if absent, atomically; answers the value now stored, whoever wrote it.
+   */
+  createShared (name: string, value: string): Promise<string>
+  getShared (name: string): Promise<string | null>
+  /** Compare-and-set: replaces the value only if it still is `expected` (null: absent). */
+  replaceShared (name: string, expected: string | null, value: string): Promise<boolean>
 
   /** Throws when the backend cannot be reached. */
   ping (): Promise<void>
   close (): Promise<void>
+}
+
+/** Which sessions `listSessions` answers: all, those of one NameID, or of one email (any case). */
+export interface SessionFilter {
+  nameId?: string
+  email?: string
+}
+
+export interface StoredSession {
+  sid: string
+  user?: SessionUser
+  /** Epoch ms. */
+  expiresAt: number
+}
+
+/** Whether a session's owner is the one the filter names. */
+export function sessionMatches (user: SessionUser | undefined, filter: SessionFilter = {}): boolean {
+  if (filter.nameId !== undefined && user?.nameId !== filter.nameId) return false
+  if (filter.email !== undefined) {
+    const email = user?.claims.email
+    if (typeof email !== 'string' || email.toLowerCase() !== filter.email.toLowerCase()) return false
+  }
+  return true
 }
 
 export interface StoreOptions {
