@@ -9,8 +9,8 @@ import type { Gateway } from './gateway.js'
 import type { GatewayStore } from './session/store.js'
 import { createStore } from './session/create-store.js'
 import { guardStore } from './session/store-guard.js'
-import { loadOrCreateSessionSecret } from './session/secret.js'
-import { loadIdentityKeys, type IdentityKeys } from './identity/keys.js'
+import { loadSharedState } from './session/shared-state.js'
+import type { IdentityKeys } from './identity/keys.js'
 import { createIdentityMinter } from './identity/mint.js'
 import { createSamlEntities } from './sp/entities.js'
 import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
@@ -85,12 +85,11 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   })
   app.addHook('onClose', async () => { await rawStore.close() })
 
-  const identityKeys = deps.identityKeys ?? await loadIdentityKeys({
-    dataDir: config.dataDir,
-    keyFile: config.identity.keyFile,
-    previousKeyFile: config.identity.previousKeyFile,
-    secret: config.identity.secret
-  })
+  // The cookie secret and identity keys: configured, or shared by every instance on the store.
+  const shared = await loadSharedState(rawStore, config, { now, identityKeys: deps.identityKeys })
+  app.addHook('onClose', async () => { shared.stop() })
+  for (const problem of shared.disagreements) app.log.error({ code: 'SHARED_SECRET_MISMATCH' }, problem)
+  const identityKeys = shared.identityKeys
   // The SAML schemas are compiled once per process, here rather than at the first login.
   initSchemaValidator()
   const idpTrust = new IdpTrust({
@@ -166,7 +165,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024 })
   await app.register(sessionPlugin, {
     store,
-    secret: loadOrCreateSessionSecret(config.dataDir, config.session.secret),
+    secret: shared.sessionSecret,
     ttlMs: config.session.ttlMs,
     basePath: config.basePath,
     secure: gateway.secureCookies

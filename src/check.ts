@@ -5,6 +5,11 @@ import { X509Certificate } from 'node:crypto'
 import { request } from 'undici'
 import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from './config.js'
 import { createStore } from './session/create-store.js'
+import { compareAgreement, disagreement } from './session/shared-secrets.js'
+import { identityTag, sessionTag } from './session/shared-state.js'
+import { loadIdentityKeys } from './identity/keys.js'
+import { looserModes } from './session/file-modes.js'
+import type { GatewayStore } from './session/store.js'
 
 export interface CheckReport {
   ok: boolean
@@ -35,7 +40,8 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
   const timeoutMs = options.timeoutMs ?? config.upstream.timeoutMs
   const [upstream, store] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config)])
   if (upstream !== undefined) problems.push(upstream)
-  if (store !== undefined) problems.push(store)
+  problems.push(...store)
+  warnings.push(...looserModes(config.dataDir, secretFiles(config)))
 
   return {
     ok: problems.length === 0,
@@ -85,19 +91,43 @@ async function reachUpstream (config: Config, timeoutMs: number): Promise<string
   }
 }
 
-async function reachStore (config: Config): Promise<string | undefined> {
+/** The store answers, and the other gateways on it use the same secrets as this configuration. */
+async function reachStore (config: Config): Promise<string[]> {
   const variable = config.session.store === 'redis' ? 'GATEWAY_REDIS_URL' : 'GATEWAY_DATA_DIR'
+  let store: GatewayStore | undefined
   try {
-    const store = createStore(config.session.store, { dataDir: config.dataDir, redisUrl: config.session.redisUrl })
-    try {
-      await store.ping()
-    } finally {
-      await store.close()
-    }
-    return undefined
+    store = createStore(config.session.store, { dataDir: config.dataDir, redisUrl: config.session.redisUrl })
+    await store.ping()
   } catch (err) {
-    return `${variable}: the ${config.session.store} session store is unreachable (${(err as Error).message}). Fix: ${config.session.store === 'redis' ? 'start Redis or correct the URL' : 'make the directory writable by the gateway user'}`
+    await store?.close().catch(() => {})
+    return [`${variable}: the ${config.session.store} session store is unreachable (${(err as Error).message}). Fix: ${config.session.store === 'redis' ? 'start Redis or correct the URL' : 'make the directory writable by the gateway user'}`]
   }
+  try {
+    return await agreementProblems(config, store)
+  } catch (err) {
+    return [`${variable}: cannot compare the secrets with the store's (${(err as Error).message})`]
+  } finally {
+    await store.close()
+  }
+}
+
+async function agreementProblems (config: Config, store: GatewayStore): Promise<string[]> {
+  const configured = config.identity.keyFile !== undefined || config.identity.secret !== undefined
+  const keys = configured ? await loadIdentityKeys({ dataDir: config.dataDir, ...config.identity }) : { alg: 'EdDSA' as const, kid: '' }
+  const agreements = [
+    await compareAgreement(store, 'session-secret', sessionTag(config)),
+    await compareAgreement(store, 'identity', identityTag(config, keys))
+  ]
+  return agreements.map(disagreement).filter((d): d is string => d !== undefined)
+}
+
+/** Files the configuration names that hold a key or a secret. */
+function secretFiles (config: Config): Array<[string, string]> {
+  const files: Array<[string, string | undefined]> = [
+    ['GATEWAY_IDENTITY_KEY', config.identity.keyFile],
+    ['GATEWAY_IDENTITY_PREVIOUS_KEY', config.identity.previousKeyFile]
+  ]
+  return files.filter((f): f is [string, string] => f[1] !== undefined)
 }
 
 export function formatReport (report: CheckReport): string {
