@@ -4,12 +4,18 @@ import { serve } from './server.js'
 import { ConfigError, loadConfig } from './config.js'
 import { createSamlEntities, spMetadata } from './sp/entities.js'
 import { checkConfiguration, formatReport } from './check.js'
+import { sessionsCommand } from './commands/sessions.js'
+import { rotateIdentityKeyCommand } from './commands/rotate-identity-key.js'
 
-const USAGE = `usage: saml-gateway [serve | check | metadata | help]
+const USAGE = `usage: saml-gateway [serve | check | metadata | sessions | rotate-identity-key | help]
   serve      run the gateway (reads the environment and .env, or GATEWAY_ENV_FILE)
   check      test the configuration: every problem with its fix, then the values for Entra
   metadata   print the SP metadata XML to paste into the IdP
+  sessions list [--email E | --nameid N] [--json]       who is signed in, on every instance
+  sessions revoke (--email E | --nameid N | --all)      end sessions now, and tell the upstream
+  rotate-identity-key [--grace 10m] [--retain 10m]      a new identity key for every instance
 `
+const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }
 
 async function main (argv: string[]): Promise<number> {
   const command = argv[0] ?? 'serve'
@@ -31,6 +37,10 @@ async function main (argv: string[]): Promise<number> {
         process.stderr.write(`saml-gateway: ${err.message}\n`)
         return 78
       }
+    case 'sessions':
+      return await sessionsCommand(argv.slice(1), io)
+    case 'rotate-identity-key':
+      return await rotateIdentityKeyCommand(argv.slice(1), io)
     case 'help': case '--help': case '-h':
       process.stdout.write(USAGE)
       return 0
