@@ -83,14 +83,15 @@ export interface Nginx {
   close (): Promise<void>
 }
 
-export async function startNginx (opts: { dir: string, site: SiteValues }): Promise<Nginx> {
+/** `siteText`: a site the test rendered itself (from renderSite's output); default deploy/nginx.conf rendered. */
+export async function startNginx (opts: { dir: string, site: SiteValues, siteText?: string }): Promise<Nginx> {
   const dir = opts.dir
   mkdirSync(join(dir, 'tmp'), { recursive: true })
   // Worker processes drop root for "nobody": they must reach their temp folders in here.
   chmodSync(dir, 0o755)
   const confFile = join(dir, 'nginx.conf')
   const errorLog = join(dir, 'error.log')
-  writeFileSync(confFile, mainConf(dir, renderSite(readFileSync(DEPLOY_NGINX_CONF, 'utf8'), opts.site)))
+  writeFileSync(confFile, mainConf(dir, opts.siteText ?? renderSite(readFileSync(DEPLOY_NGINX_CONF, 'utf8'), opts.site)))
   const args = ['-p', dir, '-c', confFile, '-e', errorLog, '-g', 'daemon off;']
 
   const check = spawnSync(NGINX, ['-t', '-q', ...args], { encoding: 'utf8' })

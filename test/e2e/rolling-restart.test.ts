@@ -1,0 +1,113 @@
+// A rolling restart behind the real nginx: two gateway processes on one SQLite file, nginx's
+// upstream naming both and retrying idempotent requests on the other; a login storm runs while
+// each instance in turn gets SIGTERM, exits 0 and starts again. No login fails.
+import t from 'tap'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Agent, request } from 'undici'
+import { tempDir } from '../helpers/app.js'
+import { buildResponse } from '../helpers/idp.js'
+import { authnRequestOf } from '../helpers/login.js'
+import { startUpstream } from '../helpers/upstream.js'
+import { DEPLOY_NGINX_CONF, freePort, makeCertificate, NGINX, renderSite, startNginx, type SiteValues } from './support/_nginx.js'
+import { startGatewayProcess, type GatewayProcess } from './support/_gateway-process.js'
+
+if (!existsSync(NGINX)) {
+  if (process.env.CI !== undefined) throw new Error(`${NGINX} is missing: apt-get install -y nginx`)
+  t.plan(0, `skipped: ${NGINX} is missing (apt-get install -y nginx)`)
+  process.exit(0)
+}
+// Gateway processes start through the TypeScript loader: slow on a busy machine.
+t.setTimeout(600_000)
+
+/**
+ * The upstream block for several gateways, and the retry of idempotent requests on the next one:
+ * what deploy/nginx.conf needs for a rolling restart. nginx never resends a POST it has sent
+ * (non_idempotent is not set): the instance being stopped finishes those itself.
+ */
+export function gatewayUpstream (servers: string[]): string {
+  return `upstream saml_gateway {
+${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
+    keepalive 8;
+}`
+}
+export const NEXT_UPSTREAM = `proxy_next_upstream error timeout http_502 http_503;
+        proxy_next_upstream_tries 2;
+        proxy_next_upstream_timeout 10s;`
+
+function site (values: SiteValues, servers: string[]): string {
+  const rendered = renderSite(readFileSync(DEPLOY_NGINX_CONF, 'utf8'), values)
+  const withUpstream = rendered.replace(/upstream saml_gateway \{[^}]*\}/, gatewayUpstream(servers))
+  if (withUpstream === rendered) throw new Error('deploy/nginx.conf: no "upstream saml_gateway { … }" block to replace')
+  const withRetry = withUpstream.replaceAll('proxy_pass http://saml_gateway;', `proxy_pass http://saml_gateway;\n        ${NEXT_UPSTREAM}`)
+  if (withRetry === withUpstream) throw new Error('deploy/nginx.conf: no "proxy_pass http://saml_gateway;"')
+  return withRetry
+}
+
+const dir = tempDir(t)
+const ISSUER = 'https://motion.example.com/api/auth/saml'
+const jwks = { keys: [] as unknown[] }
+const upstream = await startUpstream({ issuer: ISSUER, jwks: () => jwks, now: Date.now })
+t.teardown(() => upstream.close())
+const dataDir = join(dir, 'data')
+const ports = [await freePort(), await freePort()]
+const gateways: GatewayProcess[] = await Promise.all(ports.map(async (port) => await startGatewayProcess({
+  port,
+  env: { GATEWAY_SESSION_STORE: 'sqlite', GATEWAY_DATA_DIR: dataDir, GATEWAY_UPSTREAM_LOGIN_URL: upstream.url, GATEWAY_RATE_LIMIT: '0' }
+})))
+t.teardown(() => Promise.all(gateways.map((g) => g.stop('SIGKILL'))))
+jwks.keys = (await (await request(`${gateways[0].url}/api/auth/saml/jwks.json`)).body.json() as { keys: unknown[] }).keys
+
+const cert = await makeCertificate(dir)
+const values: SiteValues = { host: '127.0.0.1', httpsPort: await freePort(), httpPort: await freePort(), gateway: 'unused', motion: `127.0.0.1:${await freePort()}`, ...cert }
+const nginx = await startNginx({ dir: join(dir, 'nginx'), site: values, siteText: site(values, ports.map((p) => `127.0.0.1:${p}`)) })
+t.teardown(() => nginx.close())
+const tls = new Agent({ connect: { rejectUnauthorized: false } })
+t.teardown(() => tls.close())
+
+/** One whole login through nginx: start (AuthnRequest + binding cookie), then the IdP's POST. */
+async function login (i: number): Promise<string> {
+  const start = await request(`${nginx.origin}/api/auth/saml?returnTo=/queue/${i}`, { dispatcher: tls })
+  await start.body.dump()
+  if (start.statusCode !== 302) return `start ${start.statusCode}`
+  const cookie = ([] as string[]).concat(start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ')
+  const { id } = authnRequestOf(start.headers.location as string)
+  const acs = await request(`${nginx.origin}/api/auth/saml/callback`, {
+    method: 'POST',
+    dispatcher: tls,
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ SAMLResponse: buildResponse({ inResponseTo: id, now: Date.now() }) }).toString()
+  })
+  const body = await acs.body.text()
+  return acs.statusCode === 302 && acs.headers.location === '/welcome' ? 'ok' : `callback ${acs.statusCode} ${body.slice(0, 120)}`
+}
+
+t.test('SIGTERM one instance, then the other, during a login storm: no login fails', async (t) => {
+  const outcomes: string[] = []
+  let storming = true
+  const worker = async (w: number) => {
+    for (let i = 0; storming; i++) outcomes.push(await login(w * 100_000 + i).catch((err: Error) => `error ${err.message}`))
+  }
+  const storm = Promise.all(Array.from({ length: 4 }, (_, w) => worker(w)))
+  const exits: Array<{ code: number | null, signal: string | null }> = []
+  const okSoFar = () => outcomes.filter((o) => o === 'ok').length
+  const waitForLogins = async (n: number) => { const target = okSoFar() + n; while (okSoFar() < target && storming) await new Promise((resolve) => setTimeout(resolve, 50)) }
+
+  await waitForLogins(10)
+  for (const g of gateways) {
+    exits.push(await g.stop('SIGTERM'))
+    await waitForLogins(10) // the other instance alone
+    await g.restart()
+    await waitForLogins(10)
+  }
+  storming = false
+  await storm
+
+  const failed = outcomes.filter((o) => o !== 'ok')
+  t.same(exits, [{ code: 0, signal: null }, { code: 0, signal: null }], 'each instance exited 0 on SIGTERM')
+  t.ok(outcomes.length >= 60, `${outcomes.length} logins during the restarts`)
+  t.same(failed, [], 'no login failed')
+  const served = new Set(nginx.access().filter((e) => e.uri.startsWith('/api/auth/saml')).flatMap((e) => e.upstream.split(', ')))
+  t.ok(ports.every((p) => served.has(`127.0.0.1:${p}`)), 'both instances served logins')
+  t.comment(`logins: ${outcomes.length}, failed: ${failed.length}; nginx retried ${nginx.access().filter((e) => e.upstream.includes(',')).length} request(s) on the other instance`)
+})
