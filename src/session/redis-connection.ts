@@ -2,7 +2,7 @@
 // names (GATEWAY_REDIS_SENTINELS + GATEWAY_REDIS_SENTINEL_NAME), and in both cases so that a down
 // or failing-over Redis fails fast (no offline queue, one retry, short timeouts) while the client
 // reconnects in the background, so requests get a 503 at once and service resumes by itself.
-import type { RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
 
 export interface RedisTarget {
   /** redis:// or rediss:// URL of one node; with sentinels, only its credentials, db and TLS are used. */
@@ -68,4 +68,31 @@ export function parseSentinels (name: string, value: string, problems: string[])
   }
   if (sentinels.length === 0 && problems.length === 0) problems.push(`${name} names no sentinel`)
   return sentinels
+}
+
+const connecting = new WeakMap<Redis, Promise<void>>()
+
+/**
+ * While a connection attempt is under way, wait for it (at most `withinMs`) instead of failing:
+ * without an offline queue, a command sent right after start would be refused. When Redis is
+ * ready, or known to be down, the command goes at once and answers for itself.
+ */
+export async function whenConnected (client: Redis, withinMs: number): Promise<void> {
+  const status = client.status
+  if (status !== 'connecting' && status !== 'connect') return
+  let pending = connecting.get(client)
+  if (pending === undefined) {
+    pending = new Promise<void>(resolve => {
+      const settle = (): void => {
+        clearTimeout(timer)
+        for (const event of ['ready', 'close', 'end']) client.off(event, settle)
+        connecting.delete(client)
+        resolve()
+      }
+      const timer = setTimeout(settle, withinMs)
+      for (const event of ['ready', 'close', 'end']) client.once(event, settle)
+    })
+    connecting.set(client, pending)
+  }
+  await pending
 }

@@ -17,7 +17,7 @@
 // A down Redis fails fast (redis-connection.ts): requests get a 503 at once and service resumes by itself.
 import { Redis } from 'ioredis'
 import type { GatewayStore, OneTimeKind, SessionData, SessionFilter, SessionUser, StoreOptions, StoredSession } from './store.js'
-import type { RedisTarget } from './redis-connection.js'
+import { whenConnected, type RedisTarget } from './redis-connection.js'
 import { BOUNDED_PUT, checkTtl, COMPARE_AND_SET, connect, execAll, listed, parseSession, RAISE_TTL, scanAll } from './redis-commands.js'
 import { DurableWrites } from './redis-durable.js'
 
@@ -56,7 +56,6 @@ export class RedisStore implements GatewayStore {
   private readonly now: () => number
   private readonly logger?: StoreLogger
   private readonly connectTimeoutMs: number
-  private connecting?: Promise<void>
   private down = false
   private errorLogged = false
 
@@ -249,19 +248,8 @@ export class RedisStore implements GatewayStore {
    * Redis is ready, or known to be down, the command goes at once and answers for itself.
    */
   private async usable (): Promise<void> {
-    const status = this.redis.status
-    if (status !== 'connecting' && status !== 'connect') return
-    this.connecting ??= new Promise<void>(resolve => {
-      const settle = (): void => {
-        clearTimeout(timer)
-        for (const event of ['ready', 'close', 'end']) this.redis.off(event, settle)
-        this.connecting = undefined
-        resolve()
-      }
-      const timer = setTimeout(settle, this.connectTimeoutMs + 100)
-      for (const event of ['ready', 'close', 'end']) this.redis.once(event, settle)
-    })
-    await this.connecting
+    await whenConnected(this.redis, this.connectTimeoutMs + 100)
+    if (this.durable !== undefined) await whenConnected(this.durable.client, this.connectTimeoutMs + 100)
   }
 
   // ioredis repeats its error on every reconnect attempt: log the loss once and the first error of
