@@ -8,7 +8,7 @@ import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { REPO_ROOT } from '../test/helpers/idp.js'
+import { REPO_ROOT } from './fixture-idp.js'
 import { signResponses, validationSpecs } from './responses.js'
 import { validationBench, type ValidationFigures } from './validation-bench.js'
 import { loginStorm, repeatVersusBare, type RepeatFigures, type StormFigures } from './http-bench.js'

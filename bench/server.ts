@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { acquireValidatorPool, type PoolLease } from '../src/sp/validator-pool.js'
+import { loadConfig } from '../src/config/index.js'
+import { acquireValidatorPool, type PoolLease } from '../src/runtime/shared-validator-pool.js'
 
 export interface StartCommand {
   cmd: 'start'

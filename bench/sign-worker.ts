@@ -1,7 +1,7 @@
 // A bench helper thread: signs Entra-shaped responses with test/helpers/idp.ts (the builder the
 // tests use), so that two cores share the signing while the gateway is idle.
 import { parentPort } from 'node:worker_threads'
-import { buildResponse, entraClaims } from '../test/helpers/idp.js'
+import { buildResponse, entraClaims } from './fixture-idp.js'
 
 export interface ResponseSpec {
   nameId: string

@@ -4,8 +4,8 @@
 // the figures are medians over the rounds.
 import { Worker } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
-import { ValidatorPool } from '../src/sp/validator-pool.js'
-import { testExpectations } from '../test/helpers/idp.js'
+import { ValidatorPool } from '../src/runtime/validator-pool.js'
+import { testExpectations } from './fixture-idp.js'
 import { median } from './stats.js'
 import type { Implementation, RunRequest, RunResult, ValidationWorkerData } from './validation-worker.js'
 

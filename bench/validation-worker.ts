@@ -4,11 +4,11 @@ import crypto from 'node:crypto'
 import { parentPort, workerData } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml'
-import { validateLoginResponse } from '../src/sp/validate-response.js'
-import { initSchemaValidator } from '../src/sp/schema-validator.js'
+import { validateLoginResponse } from '../src/sp/read/response.js'
+import { initSchemaValidator } from '../src/sp/read/schema.js'
 import {
   IDP_CERT, IDP_KEY, TEST_ACS, TEST_IDP_ISSUER, TEST_SP_ENTITY_ID, TEST_TENANT, testExpectations
-} from '../test/helpers/idp.js'
+} from './fixture-idp.js'
 
 export type Implementation = 'ours' | 'node-saml' | 'rsa'
 

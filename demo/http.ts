@@ -3,7 +3,7 @@
 // people's software, so it should not look like the gateway.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { escapeHtml } from '../src/pages.js'
+import { escapeHtml } from '../src/http/pages.js'
 
 export { escapeHtml }
 

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import samlify from 'samlify'
-import { validateSchema } from '../src/sp/schema-validator.js'
+import { validateSchema } from '../src/sp/read/schema.js'
 import { loadOrCreateSigningKey } from './idp-key.js'
 import { closeServer, escapeHtml, guarded, listen, page, readForm, redirect, sendHtml } from './http.js'
 

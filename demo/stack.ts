@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDependencies } from '../src/app.js'
-import { loadConfig, type Config } from '../src/config.js'
+import { loadConfig, type Config } from '../src/config/index.js'
 import { startDemoIdp, type DemoIdp } from './idp.js'
 import { startStandInMotion, type StandInMotion } from './motion.js'
 

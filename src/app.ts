@@ -1,68 +1,40 @@
 // buildApp(config): the whole gateway as a Fastify instance, without listening and without
-// touching process-wide state, so tests build as many as they like.
+// touching process-wide state, so tests build as many as they like. The services come from
+// createGateway (gateway.ts); here each HTTP plugin is registered with what it needs.
 import Fastify, { type FastifyInstance } from 'fastify'
 import formbody from '@fastify/formbody'
 import { randomUUID } from 'node:crypto'
-import type { Dispatcher } from 'undici'
-import type { Config } from './config.js'
-import type { Gateway } from './gateway.js'
-import type { GatewayStore } from './session/store.js'
-import { createStore } from './session/create-store.js'
-import { guardStore } from './session/store-guard.js'
-import { loadSharedState } from './session/shared-state.js'
-import type { IdentityKeys } from './identity/keys.js'
-import { createIdentityMinter } from './identity/mint.js'
-import { createSamlEntities } from './sp/entities.js'
-import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
-import { LogoutFlow } from './sp/logout-flow.js'
-import { hashSessionId, type IdentityMinter } from './identity/mint.js'
-import { notifyLogout } from './upstream/notify-logout.js'
-import { validateLoginResponse } from './sp/validate-response.js'
-import { initSchemaValidator } from './sp/schema-validator.js'
-import { acquireValidatorPool } from './sp/validator-pool.js'
-import { IdpTrust } from './sp/idp-trust.js'
-import { join } from 'node:path'
-import type { ResponseExpectations } from './sp/types.js'
-import errorHandler from './plugins/error-handler.js'
-import securityHeaders from './plugins/security-headers.js'
-import sessionPlugin from './plugins/session.js'
-import samlRoutes from './plugins/saml-routes.js'
-import logoutRoutes from './plugins/logout-routes.js'
-import metricsPlugin from './plugins/metrics.js'
-import rateLimitPlugin from './plugins/rate-limit.js'
+import type { Config } from './config/index.js'
+import { createGateway, type Gateway, type GatewayDependencies } from './gateway.js'
+import errorHandler from './http/plugins/error-handler.js'
+import metricsPlugin from './http/plugins/metrics.js'
+import rateLimitPlugin from './http/plugins/rate-limit.js'
+import securityHeaders from './http/plugins/security-headers.js'
+import sessionPlugin from './http/plugins/session.js'
+import authRoutes from './http/routes/auth.js'
+import discoveryRoutes from './http/routes/discovery.js'
+import healthRoutes from './http/routes/health.js'
+import loginRoutes from './http/routes/login.js'
+import logoutRoutes from './http/routes/logout.js'
 import { loggerOptions } from './logger.js'
+import { spMetadata } from './sp/write/metadata.js'
 
-export type { Config } from './config.js'
+export type { Config } from './config/index.js'
+export { responseExpectations } from './gateway.js'
 
-export interface AppDependencies {
-  /** A store to use instead of the configured one (tests). */
-  store?: GatewayStore
-  /** The clock, epoch ms (tests fix it). */
-  now?: () => number
-  identityKeys?: IdentityKeys
-  validate?: ResponseValidator
-  upstreamDispatcher?: Dispatcher
+export interface AppDependencies extends Omit<GatewayDependencies, 'log' | 'onStoreError'> {
   /** false: no logs (tests); an object: pino options or a pino-compatible stream destination. */
   logger?: boolean | Record<string, unknown>
 }
 
-/** What a login response must match; the IdP's issuers and certificates are read live from `trust`. */
-export function responseExpectations (config: Config, trust: Pick<IdpTrust, 'issuers' | 'certs'> = { issuers: config.idp.issuers, certs: config.idp.certs }): ResponseExpectations {
-  return {
-    get idpIssuers () { return trust.issuers },
-    get idpCerts () { return trust.certs },
-    audience: config.sp.entityId,
-    acsUrl: config.acsUrl,
-    clockSkewMs: config.validation.clockSkewMs,
-    wantAssertionsSigned: config.validation.wantAssertionsSigned,
-    allowSha1: config.validation.allowSha1,
-    maxMessageBytes: config.validation.maxMessageBytes,
-    decryptionKey: config.sp.key
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's services, for tests and tools; the HTTP plugins get theirs as options. */
+    gateway: Gateway
   }
 }
 
 export async function buildApp (config: Config, deps: AppDependencies = {}): Promise<FastifyInstance> {
-  const now = deps.now ?? Date.now
   const app = Fastify({
     logger: deps.logger === false ? false : loggerOptions(config.logLevel, deps.logger),
     trustProxy: config.trustProxy,
@@ -75,120 +47,37 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     // not refused: the store is open until the last one ends (runtime/graceful-shutdown.ts).
     return503OnClosing: false
   })
-
-  const rawStore = deps.store ?? createStore(config.session.store, {
-    dataDir: config.dataDir,
-    redisUrl: config.session.redisUrl,
-    now,
-    logger: app.log
-  })
-  const store = guardStore(rawStore, (err) => {
-    app.log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed')
-    app.metrics?.storeErrors.inc()
-  })
-  app.addHook('onClose', async () => { await rawStore.close() })
-
-  // The cookie secret and identity keys: configured, or shared by every instance on the store.
-  const shared = await loadSharedState(rawStore, config, { now, identityKeys: deps.identityKeys })
-  app.addHook('onClose', async () => { shared.stop() })
-  for (const problem of shared.disagreements) app.log.error({ code: 'SHARED_SECRET_MISMATCH' }, problem)
-  const identityKeys = shared.identityKeys
-  // The SAML schemas are compiled once per process, here rather than at the first login.
-  initSchemaValidator()
-  const idpTrust = new IdpTrust({
-    issuers: config.idp.issuers,
-    certs: config.idp.certs,
-    metadataUrl: config.idp.metadataUrl,
-    cacheFile: join(config.dataDir, 'idp-metadata.xml'),
-    logger: app.log,
-    now
-  })
-  await idpTrust.start()
-  app.addHook('onClose', async () => { idpTrust.stop() })
-  // Login responses are validated in worker threads, one per core (GATEWAY_VALIDATION_WORKERS;
-  // 0 = inline), so that a login storm never blocks the event loop. One pool per process.
-  const validatorPool = deps.validate === undefined && config.validation.workers > 0
-    ? await acquireValidatorPool({ size: config.validation.workers, log: app.log })
-    : undefined
-  if (validatorPool !== undefined) app.addHook('onClose', async () => { await validatorPool.release() })
-  const entities = createSamlEntities(config)
-  const minter = createIdentityMinter(identityKeys, {
-    issuer: `${config.publicOrigin}${config.basePath}`,
-    audience: config.upstream.audience,
-    now
-  })
-  const gateway: Gateway = {
-    config,
-    store,
-    entities,
-    identityKeys,
-    minter,
-    login: new LoginFlow({
-      store,
-      entities,
-      expectations: responseExpectations(config, idpTrust),
-      validate: deps.validate ?? validatorPool?.validate ?? validateLoginResponse,
-      claims: config.attributes,
-      allowIdpInitiated: config.validation.allowIdpInitiated,
-      publicOrigin: config.publicOrigin,
-      now,
-      onRequestsDropped: (dropped) => app.log.warn({ dropped, code: 'AUTHN_REQUESTS_DROPPED' }, 'outstanding AuthnRequests at their bound: the oldest were dropped')
-    }),
-    logout: new LogoutFlow({
-      store,
-      entities,
-      idpLogoutUrl: config.idp.logoutUrl,
-      requireSignedRequests: config.validation.requireSignedLogout,
-      notifyUpstream: upstreamLogoutNotifier(config, minter, deps.upstreamDispatcher)
-    }),
-    idpTrust,
-    logoutExpectations: {
-      get idpIssuers () { return idpTrust.issuers },
-      get idpCerts () { return idpTrust.certs },
-      sloUrl: config.sloUrl,
-      allowSha1: config.validation.allowSha1,
-      clockSkewMs: config.validation.clockSkewMs,
-      maxMessageBytes: config.validation.maxMessageBytes
-    },
-    secureCookies: config.publicOrigin.startsWith('https:'),
-    now,
-    upstreamDispatcher: deps.upstreamDispatcher
-  }
+  const gateway = await createGateway(config, { ...deps, log: app.log, onStoreError: () => app.metrics?.storeErrors.inc() })
   app.decorate('gateway', gateway)
+  app.addHook('onClose', async () => { await gateway.close() })
+  await registerHttp(app, gateway)
+  return app
+}
 
-  await app.register(errorHandler, { basePath: config.basePath })
+async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<void> {
+  const { config, store, now } = gateway
+  const { basePath, publicOrigin } = config
+  // Cookies may be Secure only where the public origin is https (not the plain-http local demo).
+  const secure = publicOrigin.startsWith('https:')
+  await app.register(errorHandler, { basePath })
   await app.register(securityHeaders)
   await app.register(metricsPlugin, {
-    basePath: config.basePath,
+    basePath,
     exposure: config.metrics,
-    certificateExpiry: () => idpTrust.certificateExpiry,
+    certificateExpiry: () => gateway.idpTrust.certificateExpiry,
     countSessions: () => store.countSessions(),
     now
   })
   await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024 })
-  await app.register(sessionPlugin, {
-    store,
-    secret: shared.sessionSecret,
-    ttlMs: config.session.ttlMs,
-    basePath: config.basePath,
-    secure: gateway.secureCookies
-  })
+  await app.register(sessionPlugin, { store, secret: gateway.sessionSecret, ttlMs: config.session.ttlMs, basePath, secure })
   // Before the routes: it marks the login, ACS and SLO routes as they are added.
-  await app.register(rateLimitPlugin, { basePath: config.basePath, limit: config.rateLimit })
-  await app.register(samlRoutes, { prefix: config.basePath })
-  await app.register(logoutRoutes, { prefix: config.basePath })
-  return app
-}
-
-function upstreamLogoutNotifier (config: Config, minter: IdentityMinter, dispatcher?: Dispatcher): LogoutFlowNotifier | undefined {
-  const url = config.upstream.logoutUrl
-  if (url === undefined) return undefined
-  return async ({ sessionId, user }) => notifyLogout({
-    url,
-    token: await minter.mint({ sub: user.nameId, sid: hashSessionId(sessionId), session_index: user.sessionIndex }, { method: 'POST', url }),
-    timeoutMs: config.upstream.timeoutMs,
-    correlationId: randomUUID(),
-    dispatcher
+  await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })
+  const prefix = basePath
+  await app.register(loginRoutes, { prefix, login: gateway.login, upstream: gateway.upstream, publicOrigin, basePath, secure, now })
+  await app.register(authRoutes, { prefix, upstream: gateway.upstream, publicOrigin, now })
+  await app.register(discoveryRoutes, { prefix, metadata: () => spMetadata(gateway.entities), jwks: () => gateway.identityKeys.jwks })
+  await app.register(healthRoutes, { prefix, store })
+  await app.register(logoutRoutes, {
+    prefix, logout: gateway.logout, expectations: gateway.logoutExpectations, publicOrigin, postLogoutUrl: config.postLogoutUrl, secure, now
   })
 }
-type LogoutFlowNotifier = NonNullable<ConstructorParameters<typeof LogoutFlow>[0]['notifyUpstream']>

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// The saml-gateway command: serve (default) | metadata.
+// The saml-gateway command: serve (default) | check | metadata. Each command lives in commands/.
 import { serve } from './server.js'
-import { ConfigError, loadConfig } from './config.js'
-import { createSamlEntities, spMetadata } from './sp/entities.js'
-import { checkConfiguration, formatReport } from './check.js'
+import { ConfigError } from './config/index.js'
+import { checkConfiguration, formatReport } from './commands/check.js'
+import { metadataXml } from './commands/metadata.js'
 import { sessionsCommand } from './commands/sessions.js'
 import { rotateIdentityKeyCommand } from './commands/rotate-identity-key.js'
 
@@ -30,7 +30,7 @@ async function main (argv: string[]): Promise<number> {
     }
     case 'metadata':
       try {
-        process.stdout.write(spMetadata(createSamlEntities(loadConfig())) + '\n')
+        process.stdout.write(metadataXml())
         return 0
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err

@@ -42,9 +42,7 @@ export const errors = {
   CsrfToken: createError('CSRF_TOKEN', 'The form token is missing or wrong', 403),
   RateLimited: createError('RATE_LIMITED', 'Too many sign-in requests from this address: try again in %s', 429),
   // Not the client's fault.
-  StoreUnavailable: createError('STORE_UNAVAILABLE', 'The session store is unavailable', 503),
-  UpstreamUnavailable: createError('UPSTREAM_UNAVAILABLE', 'The application did not answer the login handoff', 502),
-  Config: createError('CONFIG_INVALID', 'Invalid configuration:\n%s', 500)
+  StoreUnavailable: createError('STORE_UNAVAILABLE', 'The session store is unavailable', 503)
 } as const
 
 export type GatewayError = Error & { code: string; statusCode?: number }

@@ -1,35 +1,167 @@
-// The gateway's parts, built once by buildApp and shared by the routes.
-import type { Config } from './config.js'
-import type { GatewayStore } from './session/store.js'
-import type { LoginFlow } from './sp/login-flow.js'
-import type { LogoutFlow } from './sp/logout-flow.js'
-import type { LogoutExpectations } from './sp/logout-message.js'
-import type { IdpTrust } from './sp/idp-trust.js'
-import type { SamlEntities } from './sp/entities.js'
-import type { IdentityKeys } from './identity/keys.js'
-import type { IdentityMinter } from './identity/mint.js'
+// createGateway(config, deps): every service of the gateway, built once, without Fastify: the
+// store, the identity keys, the IdP trust, the validator pool, the SAML entities, the upstream and
+// the login and logout flows. app.ts puts HTTP in front of it; close() lets every resource go.
+import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
+import type { Config } from './config/index.js'
+import type { IdentityKeys } from './identity/keys.js'
+import { createIdentityMinter } from './identity/mint.js'
+import { IdpTrust, type TrustLogger } from './runtime/idp-trust.js'
+import { acquireValidatorPool } from './runtime/shared-validator-pool.js'
+import { createStore } from './session/create-store.js'
+import { loadSharedState } from './session/shared-state.js'
+import { guardStore } from './session/store-guard.js'
+import type { GatewayStore } from './session/store.js'
+import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
+import { LogoutFlow } from './sp/logout-flow.js'
+import type { LogoutExpectations } from './sp/read/logout-message.js'
+import { validateLoginResponse } from './sp/read/response.js'
+import { initSchemaValidator } from './sp/read/schema.js'
+import type { ResponseExpectations } from './sp/types.js'
+import { createSamlEntities, type SamlEntities } from './sp/write/entities.js'
+import { Upstream } from './upstream/upstream.js'
+
+export interface GatewayDependencies {
+  /** A store to use instead of the configured one (tests). */
+  store?: GatewayStore
+  /** The clock, epoch ms (tests fix it). */
+  now?: () => number
+  identityKeys?: IdentityKeys
+  validate?: ResponseValidator
+  upstreamDispatcher?: Dispatcher
+  /** Where the services log (the app's logger). */
+  log: TrustLogger
+  /** Told of every store failure, after it is logged (the metrics count them). */
+  onStoreError?: (err: unknown) => void
+}
 
 export interface Gateway {
   config: Config
+  /** Every failure of it is STORE_UNAVAILABLE (503). */
   store: GatewayStore
-  login: LoginFlow
-  logout: LogoutFlow
-  logoutExpectations: LogoutExpectations
+  identityKeys: IdentityKeys
   /** The IdP's issuers and signing certificates, refreshed from its metadata when configured. */
   idpTrust: IdpTrust
   entities: SamlEntities
-  identityKeys: IdentityKeys
-  minter: IdentityMinter
-  /** Where the cookies may be Secure (https public origin). */
-  secureCookies: boolean
+  upstream: Upstream
+  login: LoginFlow
+  logout: LogoutFlow
+  logoutExpectations: LogoutExpectations
+  /** Signs the session and browser-binding cookies. */
+  sessionSecret: string
   now: () => number
-  /** undici dispatcher for upstream calls (tests may pass their own). */
-  upstreamDispatcher?: Dispatcher
+  /** Stops the trust refresh, lets the validator pool go, closes the store. */
+  close: () => Promise<void>
 }
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    gateway: Gateway
+export async function createGateway (config: Config, deps: GatewayDependencies): Promise<Gateway> {
+  const now = deps.now ?? Date.now
+  const { log } = deps
+  const rawStore = deps.store ?? createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis, now, logger: log })
+  const store = guardStore(rawStore, (err) => {
+    log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed')
+    deps.onStoreError?.(err)
+  })
+  // The cookie secret and the identity keys: configured, or shared by every instance on the store.
+  const shared = await loadSharedState(rawStore, config, { now, identityKeys: deps.identityKeys })
+  for (const problem of shared.disagreements) log.error({ code: 'SHARED_SECRET_MISMATCH' }, problem)
+  const { identityKeys } = shared
+  // The SAML schemas are compiled once per process, here rather than at the first login.
+  initSchemaValidator()
+  const idpTrust = await startIdpTrust(config, log, now)
+  // Login responses are validated in worker threads, one per core (GATEWAY_VALIDATION_WORKERS;
+  // 0 = inline), so that a login storm never blocks the event loop. One pool per process.
+  const pool = deps.validate === undefined && config.validation.workers > 0
+    ? await acquireValidatorPool({ size: config.validation.workers, log })
+    : undefined
+  const entities = createSamlEntities(config)
+  const upstream = createUpstream(config, identityKeys, now, deps.upstreamDispatcher)
+  return {
+    config,
+    store,
+    identityKeys,
+    idpTrust,
+    entities,
+    upstream,
+    login: new LoginFlow({
+      store,
+      entities,
+      expectations: responseExpectations(config, idpTrust),
+      validate: deps.validate ?? pool?.validate ?? validateLoginResponse,
+      claims: config.attributes,
+      allowIdpInitiated: config.validation.allowIdpInitiated,
+      publicOrigin: config.publicOrigin,
+      now,
+      onRequestsDropped: (dropped) => log.warn({ dropped, code: 'AUTHN_REQUESTS_DROPPED' }, 'outstanding AuthnRequests at their bound: the oldest were dropped')
+    }),
+    logout: new LogoutFlow({
+      store,
+      entities,
+      idpLogoutUrl: config.idp.logoutUrl,
+      requireSignedRequests: config.validation.requireSignedLogout,
+      notifyUpstream: config.upstream.logoutUrl === undefined ? undefined : async (session) => await upstream.notifyLogout(session)
+    }),
+    logoutExpectations: logoutExpectations(config, idpTrust),
+    sessionSecret: shared.sessionSecret,
+    now,
+    close: async () => {
+      shared.stop()
+      idpTrust.stop()
+      await pool?.release()
+      await rawStore.close()
+    }
+  }
+}
+
+function createUpstream (config: Config, keys: IdentityKeys, now: () => number, dispatcher?: Dispatcher): Upstream {
+  return new Upstream({
+    loginUrl: config.upstream.loginUrl,
+    logoutUrl: config.upstream.logoutUrl,
+    timeoutMs: config.upstream.timeoutMs,
+    minter: createIdentityMinter(keys, { issuer: `${config.publicOrigin}${config.basePath}`, audience: config.upstream.audience, now }),
+    dispatcher
+  })
+}
+
+/** The IdP trust, started: its certificates (and issuers) fetched from the metadata when configured. */
+async function startIdpTrust (config: Config, log: TrustLogger, now: () => number): Promise<IdpTrust> {
+  const trust = new IdpTrust({
+    issuers: config.idp.issuers,
+    certs: config.idp.certs,
+    metadataUrl: config.idp.metadataUrl,
+    cacheFile: join(config.dataDir, 'idp-metadata.xml'),
+    logger: log,
+    now
+  })
+  await trust.start()
+  return trust
+}
+
+type LiveTrust = Pick<IdpTrust, 'issuers' | 'certs'>
+
+/** What a login response must match; the IdP's issuers and certificates are read live from `trust`. */
+export function responseExpectations (config: Config, trust: LiveTrust = { issuers: config.idp.issuers, certs: config.idp.certs }): ResponseExpectations {
+  return {
+    get idpIssuers () { return trust.issuers },
+    get idpCerts () { return trust.certs },
+    audience: config.sp.entityId,
+    acsUrl: config.acsUrl,
+    clockSkewMs: config.validation.clockSkewMs,
+    wantAssertionsSigned: config.validation.wantAssertionsSigned,
+    allowSha1: config.validation.allowSha1,
+    maxMessageBytes: config.validation.maxMessageBytes,
+    decryptionKey: config.sp.key
+  }
+}
+
+/** What a logout message must match, likewise. */
+export function logoutExpectations (config: Config, trust: LiveTrust): LogoutExpectations {
+  return {
+    get idpIssuers () { return trust.issuers },
+    get idpCerts () { return trust.certs },
+    sloUrl: config.sloUrl,
+    allowSha1: config.validation.allowSha1,
+    clockSkewMs: config.validation.clockSkewMs,
+    maxMessageBytes: config.validation.maxMessageBytes
   }
 }

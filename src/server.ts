@@ -1,6 +1,6 @@
 // Entry point: configuration, app, listen; close gracefully on SIGINT/SIGTERM. No logic here.
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig } from './config/index.js'
 import { DEFAULT_SHUTDOWN, onShutdownSignal } from './runtime/graceful-shutdown.js'
 
 export async function serve (): Promise<void> {

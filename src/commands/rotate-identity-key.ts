@@ -2,7 +2,7 @@
 // keyring every gateway on the store shares. It is published at /jwks.json at once (within one
 // keyring refresh, 30 s), signs from a grace period later (every instance switches at that moment
 // by its clock), and the old key stays published for `retain` after the switch, then goes.
-import { ConfigError, duration, loadConfig } from '../config.js'
+import { ConfigError, duration, loadConfig } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import { DEFAULT_GRACE_MS, DEFAULT_RETAIN_MS, rotateIdentityKey } from '../identity/keyring.js'
 import type { CommandIo } from './sessions.js'
@@ -40,7 +40,7 @@ export async function rotateIdentityKeyCommand (argv: string[], io: CommandIo): 
     return 64
   }
   const now = (io.clock ?? Date.now)()
-  const store = createStore(config.session.store, { dataDir: config.dataDir, redisUrl: config.session.redisUrl })
+  const store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis })
   try {
     const { previous, next, retired } = await rotateIdentityKey(store, { now, graceMs, retainMs })
     io.out(`new key ${next.kid}: published now, signs from ${new Date(next.activeFrom).toISOString()}\n` +

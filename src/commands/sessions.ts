@@ -5,7 +5,7 @@
 // the next request; the upstream is told (GATEWAY_UPSTREAM_LOGOUT_URL) as after an IdP logout.
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
-import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config.js'
+import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import type { GatewayStore, SessionFilter, StoredSession } from '../session/store.js'
 import { createIdentityMinter, hashSessionId } from '../identity/mint.js'
@@ -46,7 +46,7 @@ export async function sessionsCommand (argv: string[], io: CommandIo): Promise<n
     return 64
   }
   const now = io.clock ?? Date.now
-  const store = createStore(config.session.store, { dataDir: config.dataDir, redisUrl: config.session.redisUrl, now })
+  const store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis, now })
   try {
     const sessions = await store.listSessions(parsed.filter)
     if (parsed.action === 'list') {

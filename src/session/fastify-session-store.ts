@@ -43,12 +43,6 @@ export class FastifySessionStore implements SessionStore {
     settle(this.store.destroySession(sid), callback)
   }
 
-  /** express-session's optional touch; @fastify/session 11 never calls it (it re-saves instead). */
-  touch (sid: string, session: Session, callback: Callback): void {
-    const ttlMs = this.ttlOf(session)
-    settle(ttlMs > 0 ? this.store.touchSession(sid, ttlMs) : Promise.resolve(), callback)
-  }
-
   /** From the cookie's expires (what the browser will honour), else its maxAge, else the default. */
   private ttlOf (session: Session): number {
     const cookie = (session as { cookie?: unknown }).cookie as { expires?: unknown, maxAge?: unknown } | null | undefined

@@ -81,9 +81,3 @@ export async function execAll (tx: ReturnType<Redis['multi']>): Promise<unknown[
 export function parseSession (json: string | null): SessionData | null {
   return json === null ? null : JSON.parse(json) as SessionData
 }
-
-/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
-export function checkTtl (ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
-  return Math.ceil(ttlMs)
-}

@@ -1,5 +1,6 @@
 // GatewayStore in process memory, for tests and single-process demos: Maps with an expiry per entry,
 // the clock injected. Entries are kept as JSON so callers get copies, as with the other backends.
+import { checkMax, checkTtl } from './ttl.js'
 import { sessionMatches, type GatewayStore, type OneTimeKind, type SessionData, type SessionFilter, type StoreOptions, type StoredSession } from './store.js'
 
 export interface MemoryStoreOptions extends StoreOptions {
@@ -62,13 +63,6 @@ export class MemoryStore implements GatewayStore {
   async destroySession (sid: string): Promise<void> {
     this.assertOpen()
     this.removeSession(sid)
-  }
-
-  async touchSession (sid: string, ttlMs: number): Promise<void> {
-    this.assertOpen()
-    const expiresAt = this.now() + checkTtl(ttlMs)
-    const entry = this.liveSession(sid)
-    if (entry !== undefined) entry.expiresAt = expiresAt
   }
 
   async sessionsOfNameId (nameId: string): Promise<string[]> {
@@ -213,14 +207,4 @@ export class MemoryStore implements GatewayStore {
   private assertOpen (): void {
     if (this.closed) throw new Error('memory store is closed')
   }
-}
-
-/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
-function checkTtl (ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
-  return Math.ceil(ttlMs)
-}
-
-function checkMax (max: number): void {
-  if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`the bound must be a whole number ≥ 1, got ${max}`)
 }

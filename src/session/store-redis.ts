@@ -18,7 +18,8 @@
 import { Redis } from 'ioredis'
 import type { GatewayStore, OneTimeKind, SessionData, SessionFilter, SessionUser, StoreOptions, StoredSession } from './store.js'
 import { whenConnected, type RedisTarget } from './redis-connection.js'
-import { BOUNDED_PUT, checkTtl, COMPARE_AND_SET, connect, execAll, listed, parseSession, RAISE_TTL, scanAll } from './redis-commands.js'
+import { checkTtl } from './ttl.js'
+import { BOUNDED_PUT, COMPARE_AND_SET, connect, execAll, listed, parseSession, RAISE_TTL, scanAll } from './redis-commands.js'
 import { DurableWrites } from './redis-durable.js'
 
 export { failFastOptions } from './redis-connection.js'
@@ -94,17 +95,6 @@ export class RedisStore implements GatewayStore {
     const user = parseSession(await this.redis.get(this.sessionKey(sid)))?.user
     const tx = this.redis.multi().del(this.sessionKey(sid))
     for (const key of this.indexKeys(user)) tx.srem(key, sid)
-    await execAll(tx)
-  }
-
-  async touchSession (sid: string, ttlMs: number): Promise<void> {
-    const ttl = checkTtl(ttlMs)
-    await this.usable()
-    const session = parseSession(await this.redis.get(this.sessionKey(sid)))
-    if (session === null) return
-    // PEXPIRE does nothing if the session went meanwhile, so this never revives one.
-    const tx = this.redis.multi().pexpire(this.sessionKey(sid), ttl)
-    for (const key of this.indexKeys(session.user)) tx.eval(RAISE_TTL, 1, key, ttl)
     await execAll(tx)
   }
 

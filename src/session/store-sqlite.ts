@@ -3,6 +3,7 @@
 // one-time and replay operations are still single statements so that they stay atomic even when
 // a second process opens the same file (WAL mode, short busy timeout).
 import Database from 'better-sqlite3'
+import { checkMax, checkTtl } from './ttl.js'
 import { sessionMatches, type GatewayStore, type OneTimeKind, type SessionData, type SessionFilter, type StoreOptions, type StoredSession } from './store.js'
 import { openPrivateFile, SQLITE_COMPANIONS } from './file-modes.js'
 
@@ -94,11 +95,6 @@ export class SqliteStore implements GatewayStore {
 
   async destroySession (sid: string): Promise<void> {
     this.sql.destroySession.run(sid)
-  }
-
-  async touchSession (sid: string, ttlMs: number): Promise<void> {
-    const now = this.now()
-    this.sql.touchSession.run(now + checkTtl(ttlMs), sid, now)
   }
 
   async sessionsOfNameId (nameId: string): Promise<string[]> {
@@ -196,7 +192,6 @@ function prepare (db: Database.Database) {
       ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at,
         name_id = excluded.name_id, session_index = excluded.session_index`),
     destroySession: db.prepare('DELETE FROM sessions WHERE sid = ?'),
-    touchSession: db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ? AND expires_at > ?'),
     sessionsOfNameId: db.prepare(
       'SELECT sid FROM sessions WHERE name_id = ? AND expires_at > ? ORDER BY sid').pluck(),
     sessionsOfSessionIndex: db.prepare(
@@ -226,14 +221,4 @@ function prepare (db: Database.Database) {
     purgeOnce: db.prepare('DELETE FROM one_time WHERE expires_at <= ?'),
     purgeReplay: db.prepare('DELETE FROM replay WHERE expires_at <= ?')
   }
-}
-
-/** TTLs are whole milliseconds > 0, as Redis PX requires; anything else is a caller's bug. */
-function checkTtl (ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`TTL must be a positive number of ms, got ${ttlMs}`)
-  return Math.ceil(ttlMs)
-}
-
-function checkMax (max: number): void {
-  if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`the bound must be a whole number ≥ 1, got ${max}`)
 }

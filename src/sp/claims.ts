@@ -2,19 +2,16 @@
 // Entra names its claims with URIs; other IdPs use short names or OIDs. We take the first that
 // is present.
 import type { ValidatedAssertion } from './types.js'
-import type { SessionUser } from '../session/store.js'
-
-const CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/'
-const MS_CLAIM = 'http://schemas.microsoft.com/ws/2008/06/identity/claims/'
-const MS_IDENTITY = 'http://schemas.microsoft.com/identity/claims/'
+import type { AssertionClaims, SessionUser } from '../session/store.js'
+import { ENTRA_CLAIM } from './entra.js'
 
 const SOURCES = {
-  name: [`${MS_IDENTITY}displayname`, `${CLAIM}name`, 'displayName', 'name', 'cn', 'urn:oid:2.16.840.1.113730.3.1.241'],
-  given_name: [`${CLAIM}givenname`, 'givenName', 'given_name', 'firstName', 'urn:oid:2.5.4.42'],
-  family_name: [`${CLAIM}surname`, 'sn', 'surname', 'family_name', 'lastName', 'urn:oid:2.5.4.4'],
-  oid: [`${MS_IDENTITY}objectidentifier`],
-  groups: [`${MS_CLAIM}groups`, 'groups', 'memberOf'],
-  roles: [`${MS_CLAIM}role`, 'roles', 'role']
+  name: [ENTRA_CLAIM.displayName, ENTRA_CLAIM.name, 'displayName', 'name', 'cn', 'urn:oid:2.16.840.1.113730.3.1.241'],
+  given_name: [ENTRA_CLAIM.givenName, 'givenName', 'given_name', 'firstName', 'urn:oid:2.5.4.42'],
+  family_name: [ENTRA_CLAIM.surname, 'sn', 'surname', 'family_name', 'lastName', 'urn:oid:2.5.4.4'],
+  oid: [ENTRA_CLAIM.objectId],
+  groups: [ENTRA_CLAIM.groups, 'groups', 'memberOf'],
+  roles: [ENTRA_CLAIM.role, 'roles', 'role']
 } as const
 
 export interface ClaimOptions {
@@ -36,7 +33,7 @@ export function toSessionUser (assertion: ValidatedAssertion, opts: ClaimOptions
   const groups = all(SOURCES.groups)
   const roles = all(SOURCES.roles)
 
-  const claims: Record<string, unknown> = {
+  const claims = withoutUndefined<AssertionClaims>({
     email,
     name: first(SOURCES.name),
     given_name: first(SOURCES.given_name),
@@ -46,8 +43,7 @@ export function toSessionUser (assertion: ValidatedAssertion, opts: ClaimOptions
     roles: roles.length > 0 ? roles : undefined,
     multi_user_key: multiUserKey,
     acr: assertion.authnContextClassRef
-  }
-  for (const key of Object.keys(claims)) if (claims[key] === undefined) delete claims[key]
+  })
 
   return {
     nameId: assertion.nameId,
@@ -58,4 +54,10 @@ export function toSessionUser (assertion: ValidatedAssertion, opts: ClaimOptions
     authTime: assertion.authnInstant ?? nowMs,
     idpSessionEnd: assertion.sessionNotOnOrAfter
   }
+}
+
+/** Claims the assertion does not carry are absent, not undefined: JSON and the token stay lean. */
+function withoutUndefined<T extends object> (value: T): T {
+  for (const key of Object.keys(value) as Array<keyof T>) if (value[key] === undefined) delete value[key]
+  return value
 }

@@ -5,7 +5,8 @@ import { errors } from '../errors.js'
 import type { GatewayStore } from '../session/store.js'
 import type { SessionUser } from '../session/store.js'
 import { toSessionUser, type ClaimOptions } from './claims.js'
-import { createLoginRedirect, type SamlEntities } from './entities.js'
+import type { SamlEntities } from './write/entities.js'
+import { createLoginRedirect } from './write/authn-request.js'
 import { safeReturnTo } from './return-to.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 
@@ -65,7 +66,11 @@ export class LoginFlow {
     return { requestId: id, redirectUrl: url }
   }
 
-  /** Every check of DESIGN §5; throws a SAML_* error on the first that fails. */
+  /**
+   * Every check of a login response: the stateless ones (signature, issuer, audience, recipient,
+   * time) by `validate`, then the replay cache and InResponseTo against this browser's requests.
+   * Throws a SAML_* error on the first that fails.
+   */
   async complete (input: { samlResponse: unknown, relayState?: unknown, browserBinding?: string }): Promise<LoginResult> {
     if (typeof input.samlResponse !== 'string' || input.samlResponse === '') throw new errors.SamlMissingMessage()
     const { store, expectations, now } = this.opts

@@ -3,19 +3,13 @@
 //   SLO URL and remember its ID; its LogoutResponse must answer that ID, once.
 // - IdP-initiated: a verified LogoutRequest ends every session of the NameID (or only those of the
 //   named SessionIndex), the upstream is told, and a LogoutResponse goes back to the IdP.
-import samlify from 'samlify'
-import { randomBytes } from 'node:crypto'
 import { errors } from '../errors.js'
 import type { GatewayStore, SessionUser } from '../session/store.js'
-import type { SamlEntities } from './entities.js'
-import type { InboundLogoutRequest, InboundLogoutResponse } from './logout-message.js'
+import type { SamlEntities } from './write/entities.js'
+import { LOGOUT_STATUS as STATUS, createLogoutRedirect, createLogoutResponseRedirect } from './write/logout.js'
+import type { InboundLogoutRequest, InboundLogoutResponse } from './read/logout-message.js'
 
 export const LOGOUT_REQUEST_TTL_MS = 10 * 60_000
-const STATUS = {
-  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
-  partial: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',
-  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester'
-}
 
 export interface LogoutFlowOptions {
   store: GatewayStore
@@ -40,21 +34,9 @@ export class LogoutFlow {
   /** After the local session is destroyed: the IdP's logout URL with our LogoutRequest, or undefined. */
   async begin (user: SessionUser | undefined, relayState?: string): Promise<string | undefined> {
     if (user === undefined || this.opts.idpLogoutUrl === undefined) return undefined
-    const { sp, idp } = this.opts.entities
-    const id = `_${randomBytes(20).toString('hex')}`
-    const { context } = sp.createLogoutRequest(idp, 'redirect', { logoutNameID: user.nameId, sessionIndex: user.sessionIndex }, {
-      relayState,
-      customTagReplacement: (template: string, tags: Record<string, string>) => ({
-        id,
-        context: samlify.SamlLib.replaceTagsByValue(user.sessionIndex === undefined ? template.replace(/<samlp:SessionIndex>\{SessionIndex\}<\/samlp:SessionIndex>/, '') : template, {
-          ...tags,
-          ID: id,
-          NameIDFormat: user.nameIdFormat ?? 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'
-        })
-      })
-    } as never) as { context: string }
+    const { id, url } = createLogoutRedirect(this.opts.entities, user, relayState)
     await this.opts.store.putOnce('logout', id, user.nameId, LOGOUT_REQUEST_TTL_MS)
-    return context
+    return url
   }
 
   /** The IdP's answer to our LogoutRequest: it must answer one we sent, once. */
@@ -97,21 +79,11 @@ export class LogoutFlow {
   /** A LogoutResponse refusing a request (unsigned, wrong issuer) is not sent: the IdP gets nothing to trust. */
   private logoutResponseUrl (message: InboundLogoutRequest, status: string): string | undefined {
     if (this.opts.idpLogoutUrl === undefined) return undefined
-    const { sp, idp } = this.opts.entities
-    const id = `_${randomBytes(20).toString('hex')}`
-    const statusXml = status === STATUS.success
-      ? `<samlp:StatusCode Value="${STATUS.success}"/>`
-      : `<samlp:StatusCode Value="${STATUS.success}"><samlp:StatusCode Value="${status}"/></samlp:StatusCode>`
-    const { context } = sp.createLogoutResponse(idp, {} as never, 'redirect', {
-      relayState: message.relayState,
-      customTagReplacement: () => ({
-        id,
-        context: samlify.SamlLib.replaceTagsByValue(
-          '<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}" InResponseTo="{InResponseTo}"><saml:Issuer>{Issuer}</saml:Issuer><samlp:Status>STATUS</samlp:Status></samlp:LogoutResponse>',
-          { ID: id, IssueInstant: new Date().toISOString(), Destination: this.opts.idpLogoutUrl as string, InResponseTo: message.id, Issuer: sp.entityMeta.getEntityID() }
-        ).replace('STATUS', statusXml)
-      })
-    } as never) as { context: string }
-    return context
+    return createLogoutResponseRedirect(this.opts.entities, {
+      inResponseTo: message.id,
+      status,
+      destination: this.opts.idpLogoutUrl,
+      relayState: message.relayState
+    })
   }
 }

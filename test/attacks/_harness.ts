@@ -9,7 +9,7 @@ import { lowerCaseEncode } from '../helpers/idp-logout.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
 import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
 import { errors } from '../../src/errors.js'
-import { SESSION_COOKIE } from '../../src/plugins/session.js'
+import { SESSION_COOKIE } from '../../src/http/plugins/session.js'
 import { LOOKALIKE, VICTIM, type Attack } from './generator.js'
 
 export const IDP_SLO = 'https://login.microsoftonline.com/tenant/saml2'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config/index.js'
 import { baseEnv, fixture, tempDir, TENANT } from '../helpers/app.js'
 
 const NOW = Date.parse('2026-03-02T09:00:00Z')

@@ -9,8 +9,8 @@ import { buildTestApp, tempDir } from '../helpers/app.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { ATTACKER_CERT, IDP_CERT, TEST_IDP_ISSUER, TEST_NOW } from '../helpers/idp.js'
 import { loginThroughIdp, newBrowser } from '../helpers/login.js'
-import { parseIdpMetadata, isoDurationMs } from '../../src/sp/idp-metadata.js'
-import { refreshDelay } from '../../src/sp/idp-trust.js'
+import { parseIdpMetadata, isoDurationMs } from '../../src/sp/read/idp-metadata.js'
+import { refreshDelay } from '../../src/runtime/idp-trust.js'
 
 const certA = IDP_CERT // signs with fixtures/idp.key
 const certB = ATTACKER_CERT // "the IdP's next key": fixtures/attacker.key

@@ -14,7 +14,7 @@ import { buildResponse } from '../helpers/idp.js'
 import { authnRequestOf, newBrowser, send } from '../helpers/login.js'
 import { verifyIdentity } from '../../src/identity/verify.js'
 import { IdentityKeyring, rotateIdentityKey, DEFAULT_GRACE_MS, DEFAULT_RETAIN_MS, JWKS_MAX_AGE_MS, KEYRING_REFRESH_MS } from '../../src/identity/keyring.js'
-import { checkConfiguration } from '../../src/check.js'
+import { checkConfiguration } from '../../src/commands/check.js'
 import { baseEnv, tempDir, TEST_NOW } from '../helpers/app.js'
 
 const redis = await startRedis()

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDependencies } from '../../src/app.js'
-import { loadConfig, type Config } from '../../src/config.js'
+import { loadConfig, type Config } from '../../src/config/index.js'
 import { MemoryStore } from '../../src/session/store-memory.js'
 import { TEST_NOW, TEST_SP_ENTITY_ID, TEST_TENANT } from './idp.js'
 

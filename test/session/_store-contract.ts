@@ -80,21 +80,6 @@ export function storeContract (t: Test, harness: StoreHarness): void {
     t.same(await store.sessionsOfNameId('alice'), [], 'and gone from the index')
   })
 
-  withStore('touch extends a live session and creates none', async (t, store, clock) => {
-    await store.setSession('s1', session({ nameId: 'alice', sessionIndex: 'i1' }), MINUTE)
-    await store.touchSession('s1', 30 * MINUTE)
-    await store.touchSession('absent', 30 * MINUTE)
-    t.equal(await store.getSession('absent'), null, 'touch does not create')
-    if (!byClock) return await assertTtl(t, store, { session: 's1' }, 30 * MINUTE)
-    clock.advance(30 * MINUTE - 1)
-    t.ok(await store.getSession('s1'), 'alive past its first TTL')
-    t.same(await store.sessionsOfSessionIndex('alice', 'i1'), ['s1'], 'still in the index')
-    clock.advance(1)
-    t.equal(await store.getSession('s1'), null, 'gone at the touched expiry')
-    await store.touchSession('s1', 30 * MINUTE)
-    t.equal(await store.getSession('s1'), null, 'touch does not revive an expired session')
-  })
-
   withStore('NameID and SessionIndex index', async (t, store, clock) => {
     const alice = 'urn:oid:alice:with:colons@example.com'
     await store.setSession('a1', session({ nameId: alice, sessionIndex: '_idx-1' }), 10 * MINUTE)

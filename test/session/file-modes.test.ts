@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { createStore } from '../../src/session/create-store.js'
 import { looserModes } from '../../src/session/file-modes.js'
 import { loadIdentityKeys } from '../../src/identity/keys.js'
-import { checkConfiguration } from '../../src/check.js'
+import { checkConfiguration } from '../../src/commands/check.js'
 import { baseEnv, tempDir, TEST_NOW } from '../helpers/app.js'
 
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8)

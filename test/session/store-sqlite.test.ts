@@ -90,5 +90,5 @@ t.test('a TTL that is not a positive number is refused', async t => {
   const store = new SqliteStore({ path: freshPath() })
   t.teardown(() => store.close())
   await t.rejects(store.setSession('s', { cookie: {} }, -5), RangeError)
-  await t.rejects(store.touchSession('s', Number.POSITIVE_INFINITY), RangeError)
+  await t.rejects(store.putOnce('authn', '_r', 'v', Number.POSITIVE_INFINITY), RangeError)
 })

@@ -2,9 +2,9 @@
 // bound the oldest outstanding requests go first while the newest stay answerable.
 import t from 'tap'
 import { LoginFlow, MAX_OUTSTANDING_AUTHN_REQUESTS } from '../../src/sp/login-flow.js'
-import { responseExpectations } from '../../src/app.js'
+import { responseExpectations } from '../../src/gateway.js'
 import { MemoryStore } from '../../src/session/store-memory.js'
-import { validateLoginResponse } from '../../src/sp/validate-response.js'
+import { validateLoginResponse } from '../../src/sp/read/response.js'
 import { buildTestApp } from '../helpers/app.js'
 import { buildResponse, TEST_NOW } from '../helpers/idp.js'
 

@@ -1,0 +1,91 @@
+// Login: GET / and /login start it (or hand off at once from a live session), POST /callback is
+// the ACS, POST /profile takes the multi-login choice. Each handler reads its input, calls the
+// login flow (src/sp), keeps the session, and hands off to the upstream; every check is in src/sp.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { timingSafeEqual } from 'node:crypto'
+import { errors } from '../../errors.js'
+import { PATHS } from '../../routes.js'
+import type { LoginFlow } from '../../sp/login-flow.js'
+import { safeReturnTo } from '../../sp/return-to.js'
+import type { Upstream } from '../../upstream/upstream.js'
+import { handoffAnswerer } from '../handoff.js'
+import { checkOptions } from '../options.js'
+import { browserBinding, liveUser, readBrowserBinding } from '../plugins/session.js'
+
+export interface LoginRoutesOptions {
+  login: LoginFlow
+  upstream: Upstream
+  publicOrigin: string
+  basePath: string
+  /** Cookies Secure (https public origin). */
+  secure: boolean
+  now: () => number
+}
+
+interface LoginQuery { returnTo?: string, forceAuthn?: string }
+interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown }
+interface ProfileBody { profile?: unknown, csrf?: unknown }
+
+export default async function loginRoutes (app: FastifyInstance, options: LoginRoutesOptions): Promise<void> {
+  const { login, publicOrigin, basePath, secure, now } = checkOptions('login routes', options, ['login', 'upstream', 'publicOrigin', 'basePath', 'secure', 'now'])
+  const answerWithHandoff = handoffAnswerer({ upstream: options.upstream, basePath })
+
+  const startLogin = async (request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply) => {
+    const forceAuthn = request.query.forceAuthn === '1' || request.query.forceAuthn === 'true'
+    const user = liveUser(request, now())
+    if (user !== undefined && !forceAuthn) {
+      request.log.info({ outcome: 'session_hit' }, 'login from existing session')
+      return answerWithHandoff(request, reply, user, { returnTo: safeReturnTo(request.query.returnTo, publicOrigin) })
+    }
+    const binding = browserBinding(request, reply, { basePath, secure })
+    const { requestId, redirectUrl } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
+    request.log.info({ authnRequestId: requestId, forceAuthn }, 'AuthnRequest sent')
+    return reply.redirect(redirectUrl, 302)
+  }
+  app.get(PATHS.start, startLogin)
+  app.get(PATHS.login, startLogin)
+
+  app.post<{ Body: AcsBody }>(PATHS.callback, async (request, reply) => {
+    const body = (request.body ?? {}) as AcsBody
+    const result = await login.complete({
+      samlResponse: body.SAMLResponse,
+      relayState: body.RelayState,
+      browserBinding: readBrowserBinding(request)
+    })
+    // A new session id at every login: an id planted before login is never the one after.
+    await request.session.regenerate()
+    request.session.user = result.user
+    request.log.info({
+      audit: 'login',
+      outcome: 'accepted',
+      issuer: result.assertion.issuer,
+      responseId: result.assertion.responseId,
+      assertionId: result.assertion.assertionId,
+      inResponseTo: result.assertion.inResponseTo,
+      sessionIndex: result.assertion.sessionIndex,
+      nameId: result.user.nameId,
+      idpInitiated: result.idpInitiated
+    }, 'login accepted')
+    return answerWithHandoff(request, reply, result.user, { returnTo: result.returnTo })
+  })
+
+  app.post<{ Body: ProfileBody }>(PATHS.profile, async (request, reply) => {
+    const user = liveUser(request, now())
+    if (user === undefined) throw new errors.SessionRequired()
+    const body = (request.body ?? {}) as ProfileBody
+    const expected = request.session.csrf
+    if (typeof body.csrf !== 'string' || expected === undefined || !sameText(body.csrf, expected)) throw new errors.CsrfToken()
+    if (typeof body.profile !== 'string' || request.session.profiles?.includes(body.profile) !== true) throw new errors.CsrfToken()
+    const returnTo = request.session.returnTo
+    request.session.csrf = undefined
+    request.session.profiles = undefined
+    request.session.user = { ...user, profile: body.profile }
+    return answerWithHandoff(request, reply, request.session.user, { returnTo })
+  })
+}
+
+function sameText (a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
