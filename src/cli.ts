@@ -1,11 +1,10 @@
 #!/usr/bin/env node
-// The saml-gateway command: serve (default) | check | metadata. Each command lives in commands/.
+// The saml-gateway command: serve (default) | check | metadata | sessions | rotate-identity-key.
+// Each command lives in commands/.
 import { serve } from './server.js'
 import { ConfigError } from './config/index.js'
 import { checkConfiguration, formatReport } from './commands/check.js'
 import { metadataXml } from './commands/metadata.js'
-import { sessionsCommand } from './commands/sessions.js'
-import { rotateIdentityKeyCommand } from './commands/rotate-identity-key.js'
 
 const USAGE = `usage: saml-gateway [serve | check | metadata | sessions | rotate-identity-key | help]
   serve      run the gateway (reads the environment and .env, or GATEWAY_ENV_FILE)
@@ -38,9 +37,9 @@ async function main (argv: string[]): Promise<number> {
         return 78
       }
     case 'sessions':
-      return await sessionsCommand(argv.slice(1), io)
+      return await (await import('./commands/sessions.js')).sessionsCommand(argv.slice(1), io)
     case 'rotate-identity-key':
-      return await rotateIdentityKeyCommand(argv.slice(1), io)
+      return await (await import('./commands/rotate-identity-key.js')).rotateIdentityKeyCommand(argv.slice(1), io)
     case 'help': case '--help': case '-h':
       process.stdout.write(USAGE)
       return 0

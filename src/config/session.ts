@@ -27,7 +27,7 @@ export function readSession (env: EnvOf<typeof sessionSchema>, { problems, cwd }
   const redisUrl = text(env.GATEWAY_REDIS_URL)
   const redis = readRedisTarget(env, problems)
   if (store === 'redis' && redisUrl === undefined && redis.sentinels === undefined) {
-    problems.push('GATEWAY_REDIS_URL (or GATEWAY_REDIS_SENTINELS) is required when GATEWAY_SESSION_STORE=redis')
+    problems.push('GATEWAY_REDIS_URL is required when GATEWAY_SESSION_STORE=redis (or GATEWAY_REDIS_SENTINELS with GATEWAY_REDIS_SENTINEL_NAME)')
   }
   const secret = text(env.GATEWAY_SESSION_SECRET)
   if (secret !== undefined && secret.length < 32) {

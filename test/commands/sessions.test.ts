@@ -12,6 +12,8 @@ import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/logi
 import { sessionsCommand } from '../../src/commands/sessions.js'
 import { hashSessionId } from '../../src/identity/mint.js'
 
+// Logins on two stores and one run of the command line: more than the default on a busy machine.
+t.setTimeout(300_000)
 const redis = await startRedis()
 t.teardown(() => redis.stop())
 const ISSUER = 'https://motion.example.com/api/auth/saml'
