@@ -113,7 +113,7 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
   }
 }
 
-function createUpstream (config: Config, keys: IdentityKeys, now: () => number, dispatcher?: Dispatcher): Upstream {
+export function createUpstream (config: Config, keys: IdentityKeys, now: () => number, dispatcher?: Dispatcher): Upstream {
   return new Upstream({
     loginUrl: config.upstream.loginUrl,
     logoutUrl: config.upstream.logoutUrl,

@@ -3,15 +3,14 @@
 // signed in, on the configured store (SQLite or Redis: every instance on it sees the same), and a
 // way to end it. A revoked session is gone from the store, so every instance refuses its cookie at
 // the next request; the upstream is told (GATEWAY_UPSTREAM_LOGOUT_URL) as after an IdP logout.
-import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import type { GatewayStore, SessionFilter, StoredSession } from '../session/store.js'
-import { createIdentityMinter, hashSessionId } from '../identity/mint.js'
+import { hashSessionId } from '../identity/mint.js'
 import { loadIdentityKeys, type IdentityKeys } from '../identity/keys.js'
 import { IdentityKeyring } from '../identity/keyring.js'
-import { notifyLogout } from '../upstream/notify-logout.js'
+import { createUpstream } from '../gateway.js'
 
 export const SESSIONS_USAGE = `usage: saml-gateway sessions list [--email E | --nameid N] [--json]
        saml-gateway sessions revoke (--email E | --nameid N | --all)
@@ -94,15 +93,10 @@ export async function revokeSessions (store: GatewayStore, sessions: StoredSessi
   const url = config.upstream.logoutUrl
   const owned = sessions.filter(s => s.user !== undefined)
   if (url === undefined || owned.length === 0) return { revoked: sessions.length, notified: 0 }
-  const minter = createIdentityMinter(await identityKeys(store, config, opts.now), {
-    issuer: `${config.publicOrigin}${config.basePath}`,
-    audience: config.upstream.audience,
-    now: opts.now
-  })
+  const upstream = createUpstream(config, await identityKeys(store, config, opts.now), opts.now ?? Date.now, opts.dispatcher)
   let notified = 0
   for (const { sid, user } of owned) {
-    const token = await minter.mint({ sub: user!.nameId, sid: hashSessionId(sid), session_index: user!.sessionIndex }, { method: 'POST', url })
-    if (await notifyLogout({ url, token, timeoutMs: config.upstream.timeoutMs, correlationId: randomUUID(), dispatcher: opts.dispatcher, reason: 'revoked' })) notified++
+    if (await upstream.notifyLogout({ sessionId: sid, user: user! }, 'revoked')) notified++
   }
   return { revoked: sessions.length, notified }
 }

@@ -90,7 +90,7 @@ t.test('rotation: published at once, signs after the grace, the old key retired 
     for (const app of [a, b]) {
       if (app.clock.now - cached.at >= JWKS_MAX_AGE_MS) cached = { jwks: await jwksOf(i % 2 === 0 ? a : b), at: app.clock.now }
       const url = 'http://127.0.0.1:8080/api/login/saml'
-      const token = await app.app.gateway.minter.mint({ sub: 'alice', sid: 'x' }, { method: 'POST', url })
+      const token = await app.app.gateway.upstream.identityHeader({ sessionId: 'x', user: { nameId: 'alice', issuer: 'idp', claims: {}, authTime: 0 } }, { method: 'POST', url })
       try {
         const identity = await verifyIdentity({ 'x-gateway-identity': token }, { issuer: ISSUER, audience: app.config.upstream.audience, method: 'POST', url, jwks: cached.jwks, now: () => app.clock.now })
         verified++
