@@ -19,11 +19,21 @@ const target = { sentinels: redis.sentinels, sentinelName: SENTINEL_NAME }
 const ISSUER = 'https://motion.example.com/api/auth/saml'
 const json = { accept: 'application/json' }
 
+/** A gateway configured as an operator would: GATEWAY_REDIS_SENTINELS and the primary's name. */
 async function gateway (t: Parameters<Parameters<typeof t.test>[1]>[0], replicasToAck?: number): Promise<TestApp> {
   const upstream = await startUpstream({ issuer: ISSUER, jwks: () => ({ keys: [] }) })
   t.teardown(() => upstream.close())
-  const store = new RedisStore(target, { replicasToAck })
-  return await buildTestApp(t, { env: { GATEWAY_UPSTREAM_LOGIN_URL: upstream.url, GATEWAY_RATE_LIMIT: '0', GATEWAY_VALIDATION_WORKERS: '0' }, deps: { store } })
+  const env = {
+    GATEWAY_SESSION_STORE: 'redis',
+    GATEWAY_REDIS_SENTINELS: redis.sentinels.map((s) => `${s.host}:${s.port}`).join(','),
+    GATEWAY_REDIS_SENTINEL_NAME: SENTINEL_NAME,
+    GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
+    GATEWAY_RATE_LIMIT: '0',
+    GATEWAY_VALIDATION_WORKERS: '0'
+  }
+  // The measurement of WAIT's cost compares with a store that does not wait.
+  const deps = replicasToAck === undefined ? {} : { store: new RedisStore(target, { replicasToAck }) }
+  return await buildTestApp(t, { env, deps })
 }
 
 interface Attempt { at: number, ms: number[], status: number, error?: string }
@@ -36,11 +46,11 @@ async function timedLogin (app: TestApp): Promise<Attempt> {
   let t0 = performance.now()
   const start = await send(app.app, browser, { url: '/api/auth/saml', headers: json })
   ms.push(performance.now() - t0)
-  if (start.statusCode !== 302) return { at, ms, status: start.statusCode, error: start.json().error }
+  if (start.statusCode !== 302) return { at, ms, status: start.statusCode, error: start.json().error ?? start.body }
   t0 = performance.now()
   const acs = await send(app.app, browser, { url: '/api/auth/saml/callback', form: { SAMLResponse: buildResponse({ inResponseTo: authnRequestOf(start.headers.location as string).id }) }, headers: json })
   ms.push(performance.now() - t0)
-  return { at, ms, status: acs.statusCode, error: acs.statusCode === 302 ? undefined : acs.json().error }
+  return { at, ms, status: acs.statusCode, error: acs.statusCode === 302 ? undefined : acs.json().error ?? acs.body }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -83,9 +93,10 @@ t.test('kill the primary during a stream of logins', async (t) => {
   let newPrimaryAt = Infinity
   const stream = Promise.all([a, b].map(async (app) => {
     while (streaming) {
-      const x = await timedLogin(app)
-      attempts.push(x)
-      if (process.env.DEBUG_FAILOVER) console.error('attempt', (x.at - killedAt).toFixed(0), x.status, x.error, x.ms.map(m => m.toFixed(0)).join('+'))
+      attempts.push(await timedLogin(app))
+      // inject never touches the network: without this, a stream of fast 503s would starve the
+      // event loop, and with it the reconnection it waits for.
+      await new Promise((resolve) => setImmediate(resolve))
     }
   }))
   const okAfter = (at: number) => attempts.filter((x) => x.at > at && x.status === 302).length
