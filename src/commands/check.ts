@@ -125,7 +125,8 @@ async function agreementProblems (config: Config, store: GatewayStore): Promise<
 function secretFiles (config: Config): Array<[string, string]> {
   const files: Array<[string, string | undefined]> = [
     ['GATEWAY_IDENTITY_KEY', config.identity.keyFile],
-    ['GATEWAY_IDENTITY_PREVIOUS_KEY', config.identity.previousKeyFile]
+    ['GATEWAY_IDENTITY_PREVIOUS_KEY', config.identity.previousKeyFile],
+    ['GATEWAY_SP_KEY', config.sp.keyFile]
   ]
   return files.filter((f): f is [string, string] => f[1] !== undefined)
 }

@@ -14,5 +14,6 @@ export function readSp (env: EnvOf<typeof spSchema>, { problems }: ReadContext) 
   const key = readPem('GATEWAY_SP_KEY', text(env.GATEWAY_SP_KEY), problems)
   const cert = readPem('GATEWAY_SP_CERT', text(env.GATEWAY_SP_CERT), problems)
   if ((key === undefined) !== (cert === undefined)) problems.push('GATEWAY_SP_KEY and GATEWAY_SP_CERT go together: set both or neither')
-  return { sp: { entityId: text(env.XC_SAML_ISSUER) ?? '', key, cert } }
+  // keyFile: where the key came from, so that `check` can judge the file's mode.
+  return { sp: { entityId: text(env.XC_SAML_ISSUER) ?? '', key, cert, keyFile: text(env.GATEWAY_SP_KEY) } }
 }
