@@ -113,6 +113,9 @@ export interface ResponseOptions extends SignOptions {
   /** Raw XML inside <NameID> (so a test can put a comment in it); null leaves NameID out. */
   nameIdXml?: string | null
   nameIdFormat?: string | null
+  /** NameQualifier and SPNameQualifier of the NameID (Lasso, Shibboleth and SimpleSAMLphp set them). */
+  nameQualifier?: string
+  spNameQualifier?: string
   subjectConfirmationMethod?: string
   sessionIndex?: string | null
   authnContextClassRef?: string
@@ -156,7 +159,7 @@ export function buildUnsignedXml (o: ResponseOptions = {}): string {
     '</samlp:Status>'
   const nameIdXml = nameId == null
     ? ''
-    : `<NameID${opt('Format', o.nameIdFormat === undefined ? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' : o.nameIdFormat)}>${nameId}</NameID>`
+    : `<NameID${opt('NameQualifier', o.nameQualifier)}${opt('SPNameQualifier', o.spNameQualifier)}${opt('Format', o.nameIdFormat === undefined ? 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' : o.nameIdFormat)}>${nameId}</NameID>`
   const subject = `<Subject>${nameIdXml}` +
     `<SubjectConfirmation Method="${esc(o.subjectConfirmationMethod ?? 'urn:oasis:names:tc:SAML:2.0:cm:bearer')}">` +
     `<SubjectConfirmationData${opt('InResponseTo', scdInResponseTo)}${opt('NotBefore', at(now, t.scdNotBefore))}` +

@@ -145,4 +145,3 @@ export async function probe (url: string, intervalMs: number, during: () => Prom
 }
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
-

@@ -142,7 +142,7 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
         if (res.statusCode !== 302) throw new Error(`AuthnRequest: ${res.statusCode}`)
         const samlRequest = new URL(res.headers.location as string).searchParams.get('SAMLRequest') as string
         const xml = inflateRawSync(Buffer.from(samlRequest, 'base64')).toString('utf8')
-        const binding = cookiePair(setCookies(res.headers), 'saml_gateway_request')
+        const binding = cookiePair(setCookies(res.headers), '__Host-saml_gateway_request')
         if (binding === undefined) throw new Error('AuthnRequest: no binding cookie')
         pending[i] = { binding, requestId: /\sID="([^"]+)"/.exec(xml)?.[1] as string }
       })
@@ -158,9 +158,9 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
       })))
 
       // 3. The storm on the ACS, with /health requested meanwhile and the server sampled.
-      let sampling = true
+      const sampling = new AbortController()
       const sampler = (async () => {
-        while (sampling) {
+        while (!sampling.signal.aborted) {
           const s = await server.call<ServerStats>({ cmd: 'stats' })
           peak = Math.max(peak, s.rss)
           if (s.pool !== undefined) queued.push(s.pool.queued)
@@ -180,13 +180,13 @@ export async function loginStorm (opts: StormOptions): Promise<StormRun> {
           })
           const body = await res.body.text()
           if (res.statusCode !== 302) throw new Error(`ACS: ${res.statusCode} ${body.slice(0, 200)}`)
-          const session = cookiePair(setCookies(res.headers), 'saml_gateway_session')
+          const session = cookiePair(setCookies(res.headers), '__Host-saml_gateway_session')
           if (session === undefined) throw new Error('ACS: no session cookie')
           sessions.push(session)
         })
       })
       await server.call({ cmd: 'measure-stop' })
-      sampling = false
+      sampling.abort()
       await sampler
       const p = posts as Lanes
       postMs += p.ms

@@ -12,13 +12,13 @@ export interface ProbeResult { latencies: number[], errors: number }
 const { url, intervalMs } = workerData as ProbeData
 const target = new URL(url)
 const pool = new Pool(target.origin, { connections: 1 })
-let running = true
+const stop = new AbortController()
 const latencies: number[] = []
 let errors = 0
 
-parentPort!.on('message', () => { running = false })
+parentPort!.on('message', () => { stop.abort() })
 
-while (running) {
+while (!stop.signal.aborted) {
   const start = performance.now()
   try {
     const res = await pool.request({ path: target.pathname, method: 'GET' })

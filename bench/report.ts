@@ -60,7 +60,7 @@ export function markdownReport (s: BenchSummary): string {
 
   const v = s.validation
   if (v !== undefined) {
-    out.push(`### Secure validation alone`, '',
+    out.push('### Secure validation alone', '',
       `${v.responses} distinct responses (${(v.xmlBytes / 1024).toFixed(1)} KB of XML each), the same for every implementation; ` +
       `${v.rounds} interleaved rounds of ${v.batch} validations, each implementation in threads of its own; medians.`, '',
       '| pipeline | validations/s | ms of CPU per validation | runs (validations/s) |', '|---|---|---|---|')
@@ -98,7 +98,7 @@ export function markdownReport (s: BenchSummary): string {
   const r = s.repeat
   if (r !== undefined) {
     out.push('### Repeat login beside a bare Fastify route', '',
-      `\`GET /api/auth/saml\` with a live session cookie (session read, identity minted, handoff to the stub upstream, answer relayed) ` +
+      '`GET /api/auth/saml` with a live session cookie (session read, identity minted, handoff to the stub upstream, answer relayed) ' +
       `vs \`GET /\` of a bare Fastify instance in the same process (no logger); ${r.seconds} s each, ${r.concurrency} at a time, ${s.options.repeatRounds} interleaved rounds, medians.`, '',
       '| | requests/s | p50 ms | p99 ms |', '|---|---|---|---|',
       `| repeat login | ${r.repeatLoginPerSec.toFixed(0)} | ${r.repeat.p50} | ${r.repeat.p99} |`,

@@ -2,7 +2,8 @@
 // Prints each figure with its method, a Markdown section for BENCHMARKS.md (appended to it with
 // BENCH_APPEND=1) and a JSON summary (also written to BENCH_JSON=<file> when set).
 // Counts: BENCH_LOGINS, BENCH_REDIS_LOGINS, BENCH_INLINE_LOGINS, BENCH_RESPONSES, BENCH_VALIDATIONS,
-// BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_REPEAT_SECONDS, BENCH_SECTIONS=validation,sqlite,redis,inline (and memory, for attribution).
+// BENCH_ROUNDS, BENCH_CONCURRENCY, BENCH_REPEAT_SECONDS, BENCH_SECTIONS=validation,sqlite,redis,inline (and memory, for attribution;
+// parser-flood, alone, for parser bombs: BENCH_FLOOD_SECONDS).
 import { execSync } from 'node:child_process'
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
@@ -13,6 +14,7 @@ import { signResponses, validationSpecs } from './responses.js'
 import { validationBench, type ValidationFigures } from './validation-bench.js'
 import { loginStorm, repeatVersusBare, type RepeatFigures, type StormFigures } from './http-bench.js'
 import { markdownReport, targetsOf } from './report.js'
+import { parserFlood, parserFloodLines } from './parser-flood.js'
 
 const num = (name: string, fallback: number): number => {
   const value = process.env[name]
@@ -88,6 +90,13 @@ async function main (): Promise<void> {
   const m = machine()
   log(`saml-gateway bench, ${m.date}: ${m.nproc} cores (${m.cpu}), node ${m.node}, load average ${m.loadAvg}`)
   log(`options: ${JSON.stringify(options)}`)
+
+  if (options.sections.includes('parser-flood')) {
+    log('\n== Parser bombs: CPU to refuse the worst document of each shape (median of 9, this process), /health during a flood')
+    const flood = await parserFlood({ seconds: num('BENCH_FLOOD_SECONDS', 10), concurrency: 4, probeIntervalMs: options.probeMs, workers: options.workers, log })
+    for (const line of parserFloodLines(flood)) log(line)
+    if (options.sections.length === 1) return
+  }
 
   let validation: ValidationFigures | undefined
   if (options.sections.includes('validation')) {

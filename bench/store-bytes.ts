@@ -54,4 +54,3 @@ export async function redisBytes (url: string): Promise<Record<string, number>> 
     redis.disconnect()
   }
 }
-

@@ -76,7 +76,7 @@ const exp = testExpectations()
 const saml = impl === 'node-saml' ? nodeSaml() : undefined
 const verify = impl === 'rsa' ? rsaFloor() : undefined
 if (impl === 'ours') initSchemaValidator()
-parentPort!.on('message', (request: RunRequest) => {
-  void run(request).then((result) => parentPort!.postMessage(result))
+parentPort!.on('message', async (request: RunRequest) => {
+  parentPort!.postMessage(await run(request))
 })
 parentPort!.postMessage('ready')

@@ -10,7 +10,7 @@
 //   GET  /saml/slo       HTTP-Redirect LogoutRequest → signed LogoutResponse back to the SP
 //   GET  /saml/metadata  IdP metadata
 import { randomUUID } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import samlify from 'samlify'
 import { validateSchema } from '../src/sp/read/schema.js'
 import { loadOrCreateSigningKey } from './idp-key.js'
@@ -108,12 +108,14 @@ export async function startDemoIdp (opts: DemoIdpOptions): Promise<DemoIdp> {
       case 'GET /saml/slo': return await singleLogout(idp, sp, url, res)
       case 'GET /saml/metadata':
         res.writeHead(200, { 'content-type': 'application/samlmetadata+xml; charset=utf-8' })
-        return void res.end(idp.getMetadata())
+        res.end(idp.getMetadata())
+        return
       case 'GET /saml/autopost.js':
         // The one script of the demo: submit the SAMLResponse form. Without JavaScript the
         // visible Continue button does the same.
         res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' })
-        return void res.end("document.getElementById('saml-post').submit()\n")
+        res.end("document.getElementById('saml-post').submit()\n")
+        return
       case 'GET /':
         return sendHtml(res, 200, home(base))
       default:

@@ -1,6 +1,6 @@
 // A stand-in for nginx and XCALLY Motion at once, on one port:
 // - nginx: every request under the gateway's base path is proxied to the gateway, bytes as they
-//   are, cookies both ways, with X-Forwarded-Proto/For/Host (as deploy/nginx.conf does);
+//   are, cookies both ways, with X-Forwarded-Proto/For/Host (as deploy/nginx/saml-gateway.conf does);
 // - Motion: GET / says who is signed in (its own motion_session cookie) or offers "Login with SAML";
 //   POST /api/login/saml is GATEWAY_UPSTREAM_LOGIN_URL: it verifies X-Gateway-Identity with
 //   saml-gateway/verify, answers 300 with profiles for a multi-login user, or opens a session;
@@ -190,6 +190,7 @@ function parseJson (body: Buffer): Record<string, unknown> {
 
 /** Only a path on this site; the gateway has filtered already, Motion checks again. */
 function safePath (returnTo: unknown): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   return typeof returnTo === 'string' && /^\/(?![/\\])/.test(returnTo) && !/[\u0000-\u001f\\]/.test(returnTo) ? returnTo : '/'
 }
 

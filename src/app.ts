@@ -16,6 +16,7 @@ import discoveryRoutes from './http/routes/discovery.js'
 import healthRoutes from './http/routes/health.js'
 import loginRoutes from './http/routes/login.js'
 import logoutRoutes from './http/routes/logout.js'
+import { unsolicitedLogins } from './http/unsolicited-login.js'
 import { loggerOptions } from './logger.js'
 import { spMetadata } from './sp/write/metadata.js'
 
@@ -73,11 +74,14 @@ async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<vo
   // Before the routes: it marks the login, ACS and SLO routes as they are added.
   await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })
   const prefix = basePath
-  await app.register(loginRoutes, { prefix, login: gateway.login, upstream: gateway.upstream, publicOrigin, basePath, secure, now })
+  const unsolicited = unsolicitedLogins({
+    store, idpOrigin: new URL(gateway.entities.endpoints.sso.url).origin, publicOrigin, basePath, secure, sessionTtlMs: config.session.ttlMs
+  })
+  await app.register(loginRoutes, { prefix, login: gateway.login, upstream: gateway.upstream, unsolicited, publicOrigin, basePath, secure, now })
   await app.register(authRoutes, { prefix, upstream: gateway.upstream, publicOrigin, now })
   await app.register(discoveryRoutes, { prefix, metadata: () => spMetadata(gateway.entities), jwks: () => gateway.identityKeys.jwks })
   await app.register(healthRoutes, { prefix, store })
   await app.register(logoutRoutes, {
-    prefix, logout: gateway.logout, expectations: gateway.logoutExpectations, publicOrigin, postLogoutUrl: config.postLogoutUrl, secure, now
+    prefix, logout: gateway.logout, readLogout: gateway.readLogout, publicOrigin, basePath, postLogoutUrl: config.postLogoutUrl, secure, now
   })
 }

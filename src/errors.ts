@@ -10,15 +10,18 @@ export const errors = {
   SamlTooLarge: saml('SAML_TOO_LARGE', 'The SAML message is larger than allowed', 413),
   SamlMalformed: saml('SAML_MALFORMED', 'The SAML message is not valid base64 or XML: %s'),
   SamlDoctype: saml('SAML_DOCTYPE', 'The SAML message carries a DOCTYPE or entity declaration'),
+  SamlTooComplex: saml('SAML_TOO_COMPLEX', 'The SAML message is nested or repeated beyond what SAML needs: %s'),
   SamlSchema: saml('SAML_SCHEMA', 'The SAML message does not follow the SAML 2.0 schema: %s'),
   SamlNotResponse: saml('SAML_NOT_RESPONSE', 'Expected a samlp:%s message'),
   SamlAssertionCount: saml('SAML_ASSERTION_COUNT', 'The response must carry exactly one assertion'),
   SamlEncrypted: saml('SAML_ENCRYPTED', 'The assertion is encrypted and no SP key is configured to decrypt it'),
+  // Every failure from decrypting up to the decrypted assertion's signature: one code, one wording.
+  SamlDecryption: saml('SAML_DECRYPTION', 'The encrypted assertion could not be decrypted and verified: %s'),
   SamlStatus: saml('SAML_STATUS', 'The IdP did not authenticate the user: %s', 401),
   // Signature.
   SamlSignature: saml('SAML_SIGNATURE', 'The signature does not verify with the IdP certificate: %s'),
   SamlUnsignedAssertion: saml('SAML_UNSIGNED_ASSERTION', 'The assertion itself is not signed'),
-  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message is signed with a weak or unsupported algorithm: %s'),
+  SamlWeakAlgorithm: saml('SAML_WEAK_ALGORITHM', 'The message uses a weak or unsupported algorithm: %s'),
   // What the signed assertion says.
   SamlIssuer: saml('SAML_ISSUER', 'The issuer is not the configured IdP'),
   SamlAudience: saml('SAML_AUDIENCE', 'The assertion is not meant for this service provider'),
@@ -40,6 +43,7 @@ export const errors = {
   BadRequest: createError('BAD_REQUEST', 'Bad request: %s', 400),
   SessionRequired: createError('SESSION_REQUIRED', 'No gateway session', 401),
   CsrfToken: createError('CSRF_TOKEN', 'The form token is missing or wrong', 403),
+  AuthSubrequestOnly: createError('AUTH_SUBREQUEST_ONLY', 'Only the web server in front of the gateway may ask for an identity', 403),
   RateLimited: createError('RATE_LIMITED', 'Too many sign-in requests from this address: try again in %s', 429),
   // Not the client's fault.
   StoreUnavailable: createError('STORE_UNAVAILABLE', 'The session store is unavailable', 503)
@@ -50,4 +54,31 @@ export type GatewayError = Error & { code: string; statusCode?: number }
 export function isSamlRejection (err: unknown): boolean {
   const code = (err as GatewayError | null)?.code
   return typeof code === 'string' && code.startsWith('SAML_')
+}
+
+// What a person or client is shown: each code's own wording, never the detail a message carries
+// (an attacker's Algorithm URI, StatusMessage or schema complaint). The detail stays in the log.
+const DETAIL = '\u0000detail\u0000'
+const WORDING_OVERRIDES: Record<string, string> = {
+  SAML_NOT_RESPONSE: 'The SAML message is not of the kind this endpoint takes',
+  RATE_LIMITED: 'Too many sign-in requests from this address: try again later'
+}
+const WORDING = new Map<string, string>()
+for (const Ctor of Object.values(errors) as unknown as Array<new (detail: string) => GatewayError>) {
+  const sample = new Ctor(DETAIL)
+  const cut = sample.message.indexOf(DETAIL)
+  const wording = cut === -1 ? sample.message : sample.message.slice(0, cut).replace(/(?::\s*|\s+in\s*|\s+)$/, '')
+  WORDING.set(sample.code, WORDING_OVERRIDES[sample.code] ?? wording)
+}
+
+/** The fixed wording of `code`; undefined for a code not in the table. */
+export function publicMessage (code: string): string | undefined {
+  return WORDING.get(code)
+}
+
+/** A detail fit for a log line: control characters escaped, at most `max` characters. */
+export function logSafe (detail: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex
+  const escaped = detail.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return escaped.length > max ? `${escaped.slice(0, max - 3)}...` : escaped
 }

@@ -14,11 +14,12 @@ import { guardStore } from './session/store-guard.js'
 import type { GatewayStore } from './session/store.js'
 import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
 import { LogoutFlow } from './sp/logout-flow.js'
-import type { LogoutExpectations } from './sp/read/logout-message.js'
+import { readLogoutMessage, type InboundLogout, type LogoutExpectations, type LogoutInput } from './sp/read/logout-message.js'
 import { validateLoginResponse } from './sp/read/response.js'
 import { initSchemaValidator } from './sp/read/schema.js'
 import type { ResponseExpectations } from './sp/types.js'
 import { createSamlEntities, type SamlEntities } from './sp/write/entities.js'
+import { resolveIdpEndpoints } from './sp/idp-endpoints.js'
 import { Upstream } from './upstream/upstream.js'
 
 export interface GatewayDependencies {
@@ -47,6 +48,8 @@ export interface Gateway {
   login: LoginFlow
   logout: LogoutFlow
   logoutExpectations: LogoutExpectations
+  /** Reads a message at the SLO endpoint: in a validator worker when there are any, as logins are. */
+  readLogout: (input: LogoutInput, nowMs: number) => Promise<InboundLogout>
   /** Signs the session and browser-binding cookies. */
   sessionSecret: string
   now: () => number
@@ -74,8 +77,10 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
   const pool = deps.validate === undefined && config.validation.workers > 0
     ? await acquireValidatorPool({ size: config.validation.workers, log })
     : undefined
-  const entities = createSamlEntities(config)
+  // The IdP's endpoints: from its metadata (file, or URL as fetched at start), else XC_SAML_*.
+  const entities = createSamlEntities(config, resolveIdpEndpoints(config.idp, idpTrust.metadata ?? config.idp.metadata))
   const upstream = createUpstream(config, identityKeys, now, deps.upstreamDispatcher)
+  const sloExpectations = logoutExpectations(config, idpTrust)
   return {
     config,
     store,
@@ -97,11 +102,15 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
     logout: new LogoutFlow({
       store,
       entities,
-      idpLogoutUrl: config.idp.logoutUrl,
+      now,
       requireSignedRequests: config.validation.requireSignedLogout,
       notifyUpstream: config.upstream.logoutUrl === undefined ? undefined : async (session) => await upstream.notifyLogout(session)
     }),
-    logoutExpectations: logoutExpectations(config, idpTrust),
+    logoutExpectations: sloExpectations,
+    // The SLO endpoint parses untrusted XML too: in the validator workers, never on the event loop.
+    readLogout: pool !== undefined
+      ? async (input, nowMs) => await pool.readLogout(input, sloExpectations, nowMs)
+      : async (input, nowMs) => readLogoutMessage(input, sloExpectations, nowMs),
     sessionSecret: shared.sessionSecret,
     now,
     close: async () => {
@@ -150,7 +159,8 @@ export function responseExpectations (config: Config, trust: LiveTrust = { issue
     wantAssertionsSigned: config.validation.wantAssertionsSigned,
     allowSha1: config.validation.allowSha1,
     maxMessageBytes: config.validation.maxMessageBytes,
-    decryptionKey: config.sp.key
+    decryptionKey: config.sp.key,
+    allow3des: config.validation.allow3des
   }
 }
 

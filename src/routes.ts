@@ -21,7 +21,9 @@ export const PATHS = {
   healthReady: '/health/ready',
   healthLive: '/health/live',
   metrics: '/metrics',
-  stylesheet: '/style.css'
+  stylesheet: '/style.css',
+  /** Submits the HTTP-POST binding's form to the IdP (a script of ours: no inline script). */
+  autoPostScript: '/auto-post.js'
 } as const
 
 export type PathName = keyof typeof PATHS

@@ -11,6 +11,7 @@ import { identityTag, sessionTag } from '../session/shared-state.js'
 import { loadIdentityKeys } from '../identity/keys.js'
 import { looserModes } from '../session/file-modes.js'
 import type { GatewayStore } from '../session/store.js'
+import { claimMapping, formatClaimMapping, idpMetadataFindings, type ClaimMappingRow } from './check-interop.js'
 
 export interface CheckReport {
   ok: boolean
@@ -18,6 +19,10 @@ export interface CheckReport {
   warnings: string[]
   /** Values for Entra's "Basic SAML Configuration", when the configuration loaded. */
   entra?: Array<[string, string]>
+  /** Where each identity claim is read from. */
+  claims?: ClaimMappingRow[]
+  /** Where AuthnRequests and LogoutRequests go, when IdP metadata decides it. */
+  endpoints?: string[]
 }
 
 const DAY_MS = 86_400_000
@@ -38,9 +43,11 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
   certificateProblems(config, now, problems, warnings)
   issuerProblems(config, problems)
   const timeoutMs = options.timeoutMs ?? config.upstream.timeoutMs
-  const [upstream, store] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config)])
+  const [upstream, store, idp] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config), idpMetadataFindings(config, timeoutMs)])
   if (upstream !== undefined) problems.push(upstream)
   problems.push(...store)
+  problems.push(...idp.problems)
+  warnings.push(...idp.warnings)
   warnings.push(...looserModes(config.dataDir, secretFiles(config)))
 
   return {
@@ -52,7 +59,9 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
       ['Reply URL (Assertion Consumer Service URL)', config.acsUrl],
       ['Logout URL (optional)', config.sloUrl],
       ['Sign on URL (optional)', `${config.publicOrigin}${config.basePath}`]
-    ]
+    ],
+    claims: claimMapping(config),
+    endpoints: idp.endpoints
   }
 }
 
@@ -71,7 +80,7 @@ function certificateProblems (config: Config, now: number, problems: string[], w
 }
 
 function issuerProblems (config: Config, problems: string[]): void {
-  const entryTenant = entraTenant(config.idp.entryPoint)
+  const entryTenant = entraTenant(config.idp.entryPoint ?? '')
   if (entryTenant === undefined) return
   for (const issuer of config.idp.issuers) {
     const tenant = entraTenant(issuer)
@@ -140,5 +149,7 @@ export function formatReport (report: CheckReport): string {
     lines.push('', 'Paste into Entra > Enterprise applications > your app > Single sign-on > Basic SAML Configuration:')
     for (const [field, value] of report.entra) lines.push(`  ${field.padEnd(44)} ${value}`)
   }
+  if (report.endpoints !== undefined) lines.push('', 'From the IdP metadata:', ...report.endpoints.map((e) => `  ${e}`))
+  if (report.claims !== undefined) lines.push(...formatClaimMapping(report.claims))
   return lines.join('\n') + '\n'
 }

@@ -1,9 +1,9 @@
 // `saml-gateway metadata`: the SP metadata XML to give the IdP, from the configuration alone.
 import { loadConfig, type LoadConfigOptions } from '../config/index.js'
-import { createSamlEntities } from '../sp/write/entities.js'
+import { createServiceProvider } from '../sp/write/entities.js'
 import { spMetadata } from '../sp/write/metadata.js'
 
 /** Throws ConfigError when the configuration is not usable. */
 export function metadataXml (options: LoadConfigOptions = {}): string {
-  return spMetadata(createSamlEntities(loadConfig(options))) + '\n'
+  return spMetadata({ sp: createServiceProvider(loadConfig(options)) }) + '\n'
 }

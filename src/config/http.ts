@@ -39,7 +39,8 @@ export function readHttp (env: EnvOf<typeof httpSchema>, { problems }: ReadConte
     sloUrl: `${publicOrigin}${basePath}${PATHS.logoutCallback}`,
     listen: parseListen(env.GATEWAY_LISTEN, problems),
     postLogoutUrl,
-    trustProxy: parseTrustProxy(env.GATEWAY_TRUST_PROXY),
+    /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, named ranges), or false. */
+    trustProxy: parseTrustProxy(env.GATEWAY_TRUST_PROXY, problems),
     /** Who may read /metrics: loopback clients only (default), anyone, or nobody. */
     metrics: env.GATEWAY_METRICS,
     /** Requests per window per client address on the login, ACS and SLO routes; undefined: no limit. */

@@ -1,6 +1,7 @@
 // Parsers for the value formats the settings share: URLs, durations, rates, listen addresses,
 // PEM files. Each reports a problem naming its variable instead of throwing.
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 
 export function url (name: string, value: string | undefined, problems: string[]): URL | undefined {
   if (value === undefined) return undefined
@@ -60,8 +61,22 @@ export function parseRateLimit (name: string, value: string, problems: string[])
   return max === 0 ? undefined : { max, windowMs }
 }
 
-export function parseTrustProxy (value: string): boolean | string {
-  if (value === 'true') return true
-  if (value === 'false' || value === '') return false
-  return value
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * The proxies whose X-Forwarded-For is believed: addresses, CIDR ranges or proxy-addr's named
+ * ranges, or false. Never `true` or a hop count: those believe the left-most address a client
+ * wrote itself, so any client (or any process on the host) picks the address it is limited by.
+ */
+export function parseTrustProxy (value: string, problems: string[] = []): false | string {
+  const parts = value.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  if (parts.length === 0 || (parts.length === 1 && parts[0] === 'false')) return false
+  for (const part of parts) {
+    const [address, bits, extra] = part.split('/')
+    const max = isIP(address) === 6 ? 128 : 32
+    if (NAMED_RANGES.has(part) || (isIP(address) !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= max)))) continue
+    problems.push(`GATEWAY_TRUST_PROXY must list the addresses of the proxies in front of the gateway (IP addresses, CIDR ranges, loopback, linklocal, uniquelocal) or be false (got ${JSON.stringify(part)}` +
+      `${part === 'true' || /^\d+$/.test(part) ? ': trusting every hop or a hop count lets any client choose its address with X-Forwarded-For' : ''})`)
+  }
+  return parts.join(',')
 }

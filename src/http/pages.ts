@@ -48,6 +48,44 @@ ${parts.filter((p) => p !== '').join('\n')}
 `
 }
 
+/**
+ * The HTTP-POST binding's page: a form to the IdP that a small script of ours (script-src 'self')
+ * submits at once; without JavaScript, the <noscript> button does it. Its CSP allows posting to
+ * that origin only.
+ */
+export function renderAutoPost (form: { url: string, fields: Record<string, string> }, assets: { stylesheetHref: string, scriptHref: string }): string {
+  const inputs = Object.entries(form.fields)
+    .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`).join('\n')
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Continuing to sign-in</title>
+<link rel="stylesheet" href="${escapeHtml(assets.stylesheetHref)}">
+<script src="${escapeHtml(assets.scriptHref)}" defer></script>
+</head>
+<body>
+<main>
+<form id="saml-post" method="post" action="${escapeHtml(form.url)}">
+${inputs}
+<h1>Continuing to sign-in…</h1>
+<noscript><p>JavaScript is off: press the button to continue.</p><button type="submit">Continue</button></noscript>
+</form>
+</main>
+</body>
+</html>
+`
+}
+
+/** The Content-Security-Policy of the auto-post page: our script, and a form to the IdP's origin. */
+export function autoPostCsp (url: string): string {
+  return `default-src 'none'; style-src 'self'; script-src 'self'; form-action ${new URL(url).origin}; frame-ancestors 'none'; base-uri 'none'`
+}
+
+/** Submits the auto-post form; served from our origin so that no inline script is needed. */
+export const AUTO_POST_SCRIPT = "document.getElementById('saml-post').submit()\n"
+
 export const STYLESHEET = `
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
 body { margin: 0; display: flex; min-height: 100vh; align-items: center; justify-content: center; background: #f3f5f8; color: #1d2733; }

@@ -20,6 +20,8 @@ export interface IdentityClaims {
   name?: string
   given_name?: string
   family_name?: string
+  /** A login name: UPN, uid or eduPersonPrincipalName, whichever the IdP sends. */
+  preferred_username?: string
   /** Entra objectidentifier. */
   oid?: string
   groups?: string[]
@@ -51,7 +53,7 @@ export interface IdentityTokenClaims extends IdentityClaims {
 
 /** Every identity claim name, so the minter copies only these from what it is given. */
 export const IDENTITY_CLAIM_NAMES = [
-  'sub', 'sid', 'email', 'name', 'given_name', 'family_name', 'oid', 'groups', 'roles',
+  'sub', 'sid', 'email', 'name', 'given_name', 'family_name', 'preferred_username', 'oid', 'groups', 'roles',
   'multi_user_key', 'profile', 'session_index', 'acr', 'auth_time'
 ] as const satisfies ReadonlyArray<keyof IdentityClaims>
 

@@ -43,6 +43,8 @@ export class IdpTrust {
   private timer?: NodeJS.Timeout
   private warnedAt?: number
   private readonly now: () => number
+  /** The last metadata accepted (its SSO/SLO endpoints are read once, at start). */
+  metadata?: IdpMetadata
   lastRefresh?: { at: number, ok: boolean, reason?: string }
 
   constructor (private readonly opts: IdpTrustOptions) {
@@ -99,9 +101,14 @@ export class IdpTrust {
   private accept (xml: string): IdpMetadata {
     const metadata = parseIdpMetadata(xml)
     if (metadata.signingCerts.length === 0) throw new Error('the metadata has no signing certificate; refusing to trust nothing')
-    for (const pem of metadata.signingCerts) new X509Certificate(pem) // throws on a bad one
+    metadata.signingCerts.forEach((pem) => new X509Certificate(pem)) // each throws on a bad one
     if (metadata.validUntil !== undefined && metadata.validUntil <= this.now()) throw new Error(`the metadata expired (validUntil ${new Date(metadata.validUntil).toISOString()})`)
     const changed = metadata.signingCerts.join() !== this.currentCerts.join()
+    if (this.metadata !== undefined && endpointsOf(this.metadata) !== endpointsOf(metadata)) {
+      // The SAML entities are built at start: new endpoints take a restart, unlike certificates.
+      this.opts.logger?.warn({ code: 'IDP_ENDPOINTS_CHANGED', sso: metadata.sso, slo: metadata.slo }, 'the IdP metadata names other SSO/SLO endpoints: restart the gateway to use them')
+    }
+    this.metadata = metadata
     this.currentCerts = Object.freeze([...metadata.signingCerts])
     if (metadata.entityId !== '' && !this.currentIssuers.includes(metadata.entityId)) {
       this.currentIssuers = Object.freeze([...this.currentIssuers, metadata.entityId])
@@ -160,6 +167,10 @@ export function refreshDelay (metadata: Pick<IdpMetadata, 'cacheDurationMs' | 'v
     .filter((v): v is number => v !== undefined && Number.isFinite(v))
   const wanted = candidates.length > 0 ? Math.min(...candidates) : DEFAULT_REFRESH_MS
   return Math.min(MAX_REFRESH_MS, Math.max(MIN_REFRESH_MS, wanted))
+}
+
+function endpointsOf (metadata: IdpMetadata): string {
+  return JSON.stringify([metadata.sso, metadata.slo])
 }
 
 function describe (pem: string): { subject: string, expires: string, sha256: string } {

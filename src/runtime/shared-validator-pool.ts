@@ -9,6 +9,7 @@ let shared: { pool: ValidatorPool, users: number, closing?: NodeJS.Timeout } | u
 
 export interface PoolLease {
   validate: ValidatorPool['validate']
+  readLogout: ValidatorPool['readLogout']
   pool: ValidatorPool
   /** Lets go of the pool; the last user's release closes it after `lingerMs`. */
   release: () => Promise<void>
@@ -48,7 +49,7 @@ export async function acquireValidatorPool (options: SharedPoolOptions = {}): Pr
     }
     if (lingerMs <= 0 || shared !== entry) return await close()
     entry.pool.unref()
-    entry.closing = setTimeout(() => { void close() }, lingerMs).unref()
+    entry.closing = setTimeout(() => { close().catch(() => {}) }, lingerMs).unref()
   }
   try {
     await entry.pool.ready()
@@ -56,5 +57,5 @@ export async function acquireValidatorPool (options: SharedPoolOptions = {}): Pr
     await release()
     throw err
   }
-  return { validate: entry.pool.validate, pool: entry.pool, release }
+  return { validate: entry.pool.validate, readLogout: entry.pool.readLogout, pool: entry.pool, release }
 }

@@ -17,6 +17,7 @@ import { errors } from '../errors.js'
 import { deserializeError, type SerializedError } from './worker-errors.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../sp/types.js'
 import { reviveAssertion, validatorWorkerUrl, type ValidationTask, type WorkerMessage, type WorkerOptions } from './worker-protocol.js'
+import type { InboundLogout, LogoutExpectations, LogoutInput } from '../sp/read/logout-message.js'
 
 export interface ValidatorPoolOptions {
   /** Worker threads; default: the number of cores. */
@@ -42,12 +43,13 @@ export interface ValidatorPoolOptions {
 interface Task {
   id: number
   samlResponse: string
+  logout?: LogoutInput
   nowMs: number
   expId: number
-  exp: ResponseExpectations
+  exp: ResponseExpectations | LogoutExpectations
   /** Workers that died while running it. */
   crashes: number
-  resolve: (value: ValidatedAssertion) => void
+  resolve: (value: ValidatedAssertion | InboundLogout) => void
   reject: (err: unknown) => void
 }
 
@@ -115,12 +117,19 @@ export class ValidatorPool {
   }
 
   /** validateLoginResponse, in a worker thread. */
-  validate = (samlResponse: string, exp: ResponseExpectations, nowMs: number): Promise<ValidatedAssertion> => {
-    if (this.closed) return Promise.reject(new Error('the validator pool is closed'))
-    return new Promise((resolve, reject) => {
+  validate = async (samlResponse: string, exp: ResponseExpectations, nowMs: number): Promise<ValidatedAssertion> =>
+    await this.enqueue(samlResponse, undefined, exp, nowMs) as ValidatedAssertion
+
+  /** readLogoutMessage, in a worker thread: the SLO endpoint parses untrusted XML too. */
+  readLogout = async (input: LogoutInput, exp: LogoutExpectations, nowMs: number): Promise<InboundLogout> =>
+    await this.enqueue('', input, exp, nowMs) as InboundLogout
+
+  private async enqueue (samlResponse: string, logout: LogoutInput | undefined, exp: ResponseExpectations | LogoutExpectations, nowMs: number): Promise<ValidatedAssertion | InboundLogout> {
+    if (this.closed) throw new Error('the validator pool is closed')
+    return await new Promise((resolve, reject) => {
       // Expectations are read now (IdP certificates may have rolled over), as a plain object.
       const snapshot = { ...exp }
-      this.queue.push({ id: this.nextTaskId++, samlResponse, nowMs, exp: snapshot, expId: this.expectationId(snapshot), crashes: 0, resolve, reject })
+      this.queue.push({ id: this.nextTaskId++, samlResponse, logout, nowMs, exp: snapshot, expId: this.expectationId(snapshot), crashes: 0, resolve, reject })
       this.dispatch()
     })
   }
@@ -167,7 +176,7 @@ export class ValidatorPool {
     this.slots.clear()
   }
 
-  private expectationId (exp: ResponseExpectations): number {
+  private expectationId (exp: ResponseExpectations | LogoutExpectations): number {
     const key = JSON.stringify(exp)
     let id = this.expIds.get(key)
     if (id === undefined) {
@@ -210,12 +219,12 @@ export class ValidatorPool {
         slot.inFlight.delete(message.id)
         slot.done++
         this.counters.validated++
-        if (message.ok) task.resolve(reviveAssertion(message.value))
+        if (message.ok) task.resolve(task.logout === undefined ? reviveAssertion(message.value as ValidatedAssertion) : message.value)
         else task.reject(deserializeError(message.error))
         if (!slot.retiring && (slot.done >= this.opts.maxValidations || message.heapBytes > this.opts.maxHeapMb * 1024 * 1024)) {
           this.retire(slot, { validations: slot.done, heapMb: Math.round(message.heapBytes / 1024 / 1024) })
         }
-        if (slot.retiring && slot.inFlight.size === 0) void slot.worker.terminate()
+        if (slot.retiring && slot.inFlight.size === 0) slot.worker.terminate().catch(() => {})
         this.dispatch()
       }
     }
@@ -262,7 +271,7 @@ export class ValidatorPool {
     this.closed = true
     this.rejectFirstReady(err)
     for (const task of this.queue.splice(0)) task.reject(err)
-    for (const slot of this.slots) void slot.worker.terminate()
+    for (const slot of this.slots) slot.worker.terminate().catch(() => {})
   }
 
   private dispatch (): void {
@@ -271,7 +280,7 @@ export class ValidatorPool {
       if (slot === undefined) return
       const task = this.queue.shift() as Task
       slot.inFlight.set(task.id, task)
-      const message: ValidationTask = { id: task.id, samlResponse: task.samlResponse, nowMs: task.nowMs, expId: task.expId }
+      const message: ValidationTask = { id: task.id, samlResponse: task.samlResponse, logout: task.logout, nowMs: task.nowMs, expId: task.expId }
       if (!slot.known.has(task.expId)) {
         message.exp = task.exp
         slot.known.add(task.expId)

@@ -1,14 +1,15 @@
 // One validator thread of the pool (validator-pool.ts): compiles the SAML schemas once at start,
-// then runs validateLoginResponse for each task the pool sends, one at a time, off the event loop.
+// then runs validateLoginResponse (or, for the SLO endpoint, readLogoutMessage) for each task the
+// pool sends, one at a time, off the event loop.
 import { parentPort, workerData } from 'node:worker_threads'
 import os from 'node:os'
 import { getHeapStatistics } from 'node:v8'
 import { initSchemaValidator } from '../sp/read/schema.js'
 import { validateLoginResponse } from '../sp/read/response.js'
+import { readLogoutMessage, type LogoutExpectations } from '../sp/read/logout-message.js'
 import { serializeError } from './worker-errors.js'
 import type { ResponseExpectations } from '../sp/types.js'
 import type { ValidationTask, WorkerMessage, WorkerOptions } from './worker-protocol.js'
-
 
 const MAX_CACHED_EXPECTATIONS = 8
 
@@ -27,7 +28,7 @@ function start (): void {
     return
   }
 
-  const expectations = new Map<number, ResponseExpectations>()
+  const expectations = new Map<number, ResponseExpectations | LogoutExpectations>()
   port.on('message', (task: ValidationTask) => {
     if (task.exp !== undefined) {
       expectations.set(task.expId, task.exp)
@@ -38,7 +39,9 @@ function start (): void {
     try {
       if (exp === undefined) throw new Error(`validator worker: unknown expectations ${task.expId}`)
       if (opts.crashOn !== undefined && task.samlResponse === opts.crashOn) process.exit(70)
-      const value = validateLoginResponse(task.samlResponse, exp, task.nowMs)
+      const value = task.logout !== undefined
+        ? readLogoutMessage(task.logout, exp as LogoutExpectations, task.nowMs)
+        : validateLoginResponse(task.samlResponse, exp as ResponseExpectations, task.nowMs)
       message = { type: 'result', id: task.id, ok: true, value, heapBytes: heapBytes() }
     } catch (err) {
       message = { type: 'result', id: task.id, ok: false, error: serializeError(err), heapBytes: heapBytes() }

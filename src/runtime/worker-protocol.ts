@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { ResponseExpectations, ValidatedAssertion } from '../sp/types.js'
 import type { SerializedError } from './worker-errors.js'
+import type { InboundLogout, LogoutExpectations, LogoutInput } from '../sp/read/logout-message.js'
 
 export interface WorkerOptions {
   /** Nice value added to this thread only (Linux: per thread): the event loop comes first. */
@@ -17,16 +18,18 @@ export interface WorkerOptions {
 export interface ValidationTask {
   id: number
   samlResponse: string
+  /** A logout message to read instead of a login response (the SLO endpoint). */
+  logout?: LogoutInput
   nowMs: number
   /** Expectations are sent once per worker, then named by id: parsed keys stay cached here. */
   expId: number
-  exp?: ResponseExpectations
+  exp?: ResponseExpectations | LogoutExpectations
 }
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'startup-failed', error: SerializedError }
-  | { type: 'result', id: number, ok: true, value: ValidatedAssertion, heapBytes: number }
+  | { type: 'result', id: number, ok: true, value: ValidatedAssertion | InboundLogout, heapBytes: number }
   | { type: 'result', id: number, ok: false, error: SerializedError, heapBytes: number }
 
 /** As validateLoginResponse makes it: a structured clone gives back a plain object instead. */

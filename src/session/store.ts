@@ -10,6 +10,9 @@ export type AssertionClaims = Omit<IdentityClaims, 'sub' | 'sid' | 'session_inde
 export interface SessionUser {
   nameId: string
   nameIdFormat?: string
+  /** Kept so that our LogoutRequest names the subject exactly as the assertion did (SAML core §3.3.4). */
+  nameQualifier?: string
+  spNameQualifier?: string
   sessionIndex?: string
   issuer: string
   /** Claims handed to the upstream in the identity header (email, name, groups, …). */
@@ -30,7 +33,7 @@ export interface SessionData {
 }
 
 /** One-time values: outstanding AuthnRequests and LogoutRequests. */
-export type OneTimeKind = 'authn' | 'logout'
+export type OneTimeKind = 'authn' | 'logout' | 'pending'
 
 /** The sessions @fastify/session keeps, and the indexes single logout finds them by. */
 export interface SessionStore {

@@ -1,12 +1,14 @@
 // The SP side of Web SSO, free of HTTP framework concerns: start a login (AuthnRequest remembered
 // and bound to the browser) and finish one (validated response, replay cache, InResponseTo
 // consumed once). Routes call these and only answer.
+import { setTimeout as sleep } from 'node:timers/promises'
+import { performance } from 'node:perf_hooks'
 import { errors } from '../errors.js'
 import type { GatewayStore } from '../session/store.js'
 import type { SessionUser } from '../session/store.js'
 import { toSessionUser, type ClaimOptions } from './claims.js'
-import type { SamlEntities } from './write/entities.js'
-import { createLoginRedirect } from './write/authn-request.js'
+import type { OutgoingMessage, SamlEntities } from './write/entities.js'
+import { createLoginRequest } from './write/authn-request.js'
 import { safeReturnTo } from './return-to.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
 
@@ -22,6 +24,17 @@ export const AUTHN_REQUEST_TTL_MS = 15 * 60_000
  */
 export const MAX_OUTSTANDING_AUTHN_REQUESTS = 10_000
 
+/**
+ * A SAML_DECRYPTION failure is answered no sooner than this after validation began: the work done
+ * between decryption and the assertion's signature depends on the plaintext (bad padding stops
+ * early, a well-formed plaintext goes on to the schema and the signature), so its duration must
+ * not show. Well above that work (measured in test/sp/read/decryption-oracle.test.ts), it costs a
+ * failing request a wait, never CPU; a successful login is not delayed.
+ */
+export function decryptionFailureFloorMs (messageChars: number): number {
+  return 100 + Math.ceil(messageChars / 1024) * 0.5
+}
+
 export type ResponseValidator = (samlResponse: string, exp: ResponseExpectations, nowMs: number) => ValidatedAssertion | Promise<ValidatedAssertion>
 
 export interface LoginFlowOptions {
@@ -35,6 +48,8 @@ export interface LoginFlowOptions {
   now: () => number
   /** Default MAX_OUTSTANDING_AUTHN_REQUESTS. */
   maxOutstandingRequests?: number
+  /** Default decryptionFailureFloorMs (tests). */
+  decryptionFailureFloorMs?: (messageChars: number) => number
   /** Told when the bound dropped outstanding requests (to log it). */
   onRequestsDropped?: (dropped: number) => void
 }
@@ -56,14 +71,14 @@ export interface LoginResult {
 export class LoginFlow {
   constructor (private readonly opts: LoginFlowOptions) {}
 
-  /** A redirect URL to the IdP; the request's ID is remembered for this browser. */
-  async begin (input: { browserBinding: string, returnTo?: string, forceAuthn?: boolean }): Promise<{ requestId: string, redirectUrl: string }> {
-    const { id, url } = createLoginRedirect(this.opts.entities, { forceAuthn: input.forceAuthn })
+  /** The AuthnRequest on its way to the IdP (a redirect or a form to post); its ID is remembered for this browser. */
+  async begin (input: { browserBinding: string, returnTo?: string, forceAuthn?: boolean }): Promise<{ requestId: string, message: OutgoingMessage }> {
+    const { id, message } = createLoginRequest(this.opts.entities, { forceAuthn: input.forceAuthn })
     const outstanding: OutstandingRequest = { b: input.browserBinding, r: safeReturnTo(input.returnTo, this.opts.publicOrigin) }
     const dropped = await this.opts.store.putOnceBounded('authn', id, JSON.stringify(outstanding), AUTHN_REQUEST_TTL_MS,
       this.opts.maxOutstandingRequests ?? MAX_OUTSTANDING_AUTHN_REQUESTS)
     if (dropped > 0) this.opts.onRequestsDropped?.(dropped)
-    return { requestId: id, redirectUrl: url }
+    return { requestId: id, message }
   }
 
   /**
@@ -75,7 +90,18 @@ export class LoginFlow {
     if (typeof input.samlResponse !== 'string' || input.samlResponse === '') throw new errors.SamlMissingMessage()
     const { store, expectations, now } = this.opts
     const nowMs = now()
-    const assertion = await this.opts.validate(input.samlResponse, expectations, nowMs)
+    const started = performance.now()
+    let assertion: ValidatedAssertion
+    try {
+      assertion = await this.opts.validate(input.samlResponse, expectations, nowMs)
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'SAML_DECRYPTION') {
+        const floor = this.opts.decryptionFailureFloorMs ?? decryptionFailureFloorMs
+        const wait = started + floor(input.samlResponse.length) - performance.now()
+        if (wait > 0) await sleep(wait)
+      }
+      throw err
+    }
 
     // The replay cache first: a second post of one response is a replay, whatever else it is.
     const firstUse = await store.markAssertionUsed(assertion.assertionId, assertion.notOnOrAfter + expectations.clockSkewMs)

@@ -1,12 +1,12 @@
 // Single logout, both directions, free of HTTP framework concerns.
 // - SP-initiated: the local session is already gone; send a LogoutRequest to the IdP if it has an
-//   SLO URL and remember its ID; its LogoutResponse must answer that ID, once.
+//   SLO endpoint and remember its ID; its LogoutResponse must answer that ID, once.
 // - IdP-initiated: a verified LogoutRequest ends every session of the NameID (or only those of the
 //   named SessionIndex), the upstream is told, and a LogoutResponse goes back to the IdP.
 import { errors } from '../errors.js'
 import type { GatewayStore, SessionUser } from '../session/store.js'
-import type { SamlEntities } from './write/entities.js'
-import { LOGOUT_STATUS as STATUS, createLogoutRedirect, createLogoutResponseRedirect } from './write/logout.js'
+import type { OutgoingMessage, SamlEntities } from './write/entities.js'
+import { LOGOUT_STATUS as STATUS, createLogoutRequest, createLogoutResponse } from './write/logout.js'
 import type { InboundLogoutRequest, InboundLogoutResponse } from './read/logout-message.js'
 
 export const LOGOUT_REQUEST_TTL_MS = 10 * 60_000
@@ -14,8 +14,8 @@ export const LOGOUT_REQUEST_TTL_MS = 10 * 60_000
 export interface LogoutFlowOptions {
   store: GatewayStore
   entities: SamlEntities
-  /** The IdP's SLO URL (XC_SAML_LOGOUT_URL); without it, logout is local only. */
-  idpLogoutUrl?: string
+  /** The clock, epoch ms (IssueInstant). */
+  now?: () => number
   requireSignedRequests: boolean
   /** Tell the upstream that this session ended; true when it acknowledged. */
   notifyUpstream?: (session: { sessionId: string, user: SessionUser }) => Promise<boolean>
@@ -24,27 +24,28 @@ export interface LogoutFlowOptions {
 export interface IdpLogoutResult {
   ended: number
   upstreamNotified: boolean
-  /** Where to send the browser with our LogoutResponse, when the IdP has an SLO URL. */
-  redirectUrl?: string
+  /** Our LogoutResponse on its way back to the IdP, when the IdP has an SLO endpoint. */
+  response?: OutgoingMessage
 }
 
 export class LogoutFlow {
   constructor (private readonly opts: LogoutFlowOptions) {}
 
-  /** After the local session is destroyed: the IdP's logout URL with our LogoutRequest, or undefined. */
-  async begin (user: SessionUser | undefined, relayState?: string): Promise<string | undefined> {
-    if (user === undefined || this.opts.idpLogoutUrl === undefined) return undefined
-    const { id, url } = createLogoutRedirect(this.opts.entities, user, relayState)
-    await this.opts.store.putOnce('logout', id, user.nameId, LOGOUT_REQUEST_TTL_MS)
-    return url
+  /** After the local session is destroyed: our LogoutRequest on its way to the IdP (its SLO endpoint, from XC_SAML_LOGOUT_URL or its metadata), or undefined. */
+  async begin (user: SessionUser | undefined, relayState?: string): Promise<OutgoingMessage | undefined> {
+    if (user === undefined) return undefined
+    const request = createLogoutRequest(this.opts.entities, user, { relayState, nowMs: (this.opts.now ?? Date.now)() })
+    if (request === undefined) return undefined
+    await this.opts.store.putOnce('logout', request.id, user.nameId, LOGOUT_REQUEST_TTL_MS)
+    return request.message
   }
 
   /** The IdP's answer to our LogoutRequest: it must answer one we sent, once. */
-  async complete (message: InboundLogoutResponse): Promise<{ success: boolean }> {
+  async complete (message: InboundLogoutResponse): Promise<{ success: boolean, status: string }> {
     if (message.inResponseTo === undefined || (await this.opts.store.takeOnce('logout', message.inResponseTo)) === null) {
       throw new errors.SamlLogoutInResponseTo()
     }
-    return { success: message.status === STATUS.success }
+    return { success: message.status === STATUS.success, status: message.status === '' ? 'no status' : message.status }
   }
 
   /** A LogoutRequest from the IdP. */
@@ -72,18 +73,12 @@ export class LogoutFlow {
     return {
       ended: ids.length,
       upstreamNotified,
-      redirectUrl: this.logoutResponseUrl(message, upstreamNotified ? STATUS.success : STATUS.partial)
+      response: createLogoutResponse(this.opts.entities, {
+        inResponseTo: message.id,
+        status: upstreamNotified ? STATUS.success : STATUS.partial,
+        relayState: message.relayState,
+        nowMs: (this.opts.now ?? Date.now)()
+      })
     }
-  }
-
-  /** A LogoutResponse refusing a request (unsigned, wrong issuer) is not sent: the IdP gets nothing to trust. */
-  private logoutResponseUrl (message: InboundLogoutRequest, status: string): string | undefined {
-    if (this.opts.idpLogoutUrl === undefined) return undefined
-    return createLogoutResponseRedirect(this.opts.entities, {
-      inResponseTo: message.id,
-      status,
-      destination: this.opts.idpLogoutUrl,
-      relayState: message.relayState
-    })
   }
 }

@@ -17,6 +17,8 @@ export interface ResponseExpectations {
   maxMessageBytes: number
   /** GATEWAY_SP_KEY (PEM): decrypts EncryptedAssertions. Without it they are refused. */
   decryptionKey?: string
+  /** GATEWAY_ALLOW_3DES: accept 3DES-CBC encrypted assertions. */
+  allow3des?: boolean
 }
 
 /** Everything the gateway uses from a validated assertion, read from the signed element only. */
@@ -26,6 +28,9 @@ export interface ValidatedAssertion {
   issuer: string
   nameId: string
   nameIdFormat?: string
+  /** NameQualifier and SPNameQualifier of the NameID: a LogoutRequest must send them back as they came. */
+  nameQualifier?: string
+  spNameQualifier?: string
   sessionIndex?: string
   /** From the signed SubjectConfirmationData; absent for IdP-initiated responses. */
   inResponseTo?: string

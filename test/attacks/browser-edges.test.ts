@@ -9,7 +9,7 @@ import { cookiesOf } from '../helpers/app.js'
 import { buildResponse, entraClaims, esc, TEST_NOW } from '../helpers/idp.js'
 import { logoutRequestXml, logoutResponseXml, redirectQuery } from '../helpers/idp-logout.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
-import { ATTACKER, VICTIM } from './generator.js'
+import { ATTACKER, VICTIM } from './_generator.js'
 import { harness, type Harness } from './_harness.js'
 
 const ORIGIN = 'https://motion.example.com'
@@ -21,13 +21,14 @@ const OFFSITE = [
   'javascript:alert(1)', 'JaVaScRiPt:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>alert(1)</script>',
   '%2F%2Fevil.example', '%2f%2fevil.example', '/%5Cevil.example', '%5C%5Cevil.example', ' //evil.example', '\t//evil.example',
   '/\t/evil.example', '/\n/evil.example', '/.//evil.example', '/..//evil.example', '/x/..//evil.example', '/%2e//evil.example',
-  `${ORIGIN}//evil.example`, `${ORIGIN}/.//evil.example`, `${ORIGIN}@evil.example/`, `https://evil.example#@motion.example.com`,
+  `${ORIGIN}//evil.example`, `${ORIGIN}/.//evil.example`, `${ORIGIN}@evil.example/`, 'https://evil.example#@motion.example.com',
   'https:evil.example', 'https:/evil.example', '//evil.example%2F%2E%2E', `//${'a'.repeat(3000)}`
 ]
 
 /** Where a browser would go with this Location (or returnTo): only paths of this site are fine. */
 function staysOnSite (landing: string | undefined): boolean {
   if (landing === undefined) return true
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   if (!landing.startsWith('/') || landing.startsWith('//') || /[\\\u0000-\u001f]/.test(landing)) return false
   return new URL(landing, ORIGIN).origin === ORIGIN
 }
@@ -94,15 +95,15 @@ t.test('session fixation: no session id from before the login is the one after i
   // victim's browser; the victim then signs in.
   const attacker = newBrowser()
   await loginAs(h, attacker, ATTACKER)
-  const planted = attacker.jar.saml_gateway_session
+  const planted = attacker.jar['__Host-saml_gateway_session']
   t.ok(planted, 'the attacker has a session cookie')
   for (const how of ['SP-initiated', 'IdP-initiated'] as const) {
-    const victim: Browser = { jar: { saml_gateway_session: planted } }
+    const victim: Browser = { jar: { '__Host-saml_gateway_session': planted } }
     const acs = how === 'SP-initiated'
       ? await loginAs(h, victim, VICTIM)
       : await send(h.app, victim, { url: '/api/auth/saml/callback', form: { SAMLResponse: buildResponse({ inResponseTo: null, nameIdXml: esc(VICTIM), attributes: entraClaims(VICTIM) }) } })
     t.equal(acs.statusCode, 302, `${how}: signed in`)
-    const issued = cookiesOf(acs).saml_gateway_session
+    const issued = cookiesOf(acs)['__Host-saml_gateway_session']
     t.ok(issued !== undefined && issued !== planted, `${how}: a new session id`)
     t.equal((await send(h.app, victim, { url: '/api/auth/saml/session', headers: json })).json().nameId, VICTIM, `${how}: the victim's own session`)
     const attackersView = await send(h.app, attacker, { url: '/api/auth/saml/session', headers: json })
@@ -111,8 +112,8 @@ t.test('session fixation: no session id from before the login is the one after i
   }
   // A chosen value (unsigned, or signed with another secret) is not even read.
   for (const chosen of ['chosen-by-attacker', 'chosen.c2lnbmF0dXJl']) {
-    const acs = await loginAs(h, { jar: { saml_gateway_session: chosen } }, VICTIM)
-    t.not(cookiesOf(acs).saml_gateway_session, chosen, `${chosen}: replaced`)
+    const acs = await loginAs(h, { jar: { '__Host-saml_gateway_session': chosen } }, VICTIM)
+    t.not(cookiesOf(acs)['__Host-saml_gateway_session'], chosen, `${chosen}: replaced`)
   }
 })
 
@@ -129,8 +130,8 @@ t.test('every Set-Cookie of the gateway: HttpOnly, Secure, SameSite as designed,
   await loginThroughIdp(h.app, other, { sessionIndex: 'slo-me' })
   record(await send(h.app, other, { url: `/api/auth/saml/logout/callback?${redirectQuery(logoutRequestXml({ nameId: 'alice@contoso.com', sessionIndexes: ['slo-me'] }))}` }))
 
-  const ours = seen.filter((c) => c.startsWith('saml_gateway_'))
-  t.ok(ours.some((c) => c.startsWith('saml_gateway_session=')) && ours.some((c) => c.startsWith('saml_gateway_request=')), 'both cookies seen')
+  const ours = seen.filter((c) => c.startsWith('__Host-saml_gateway_'))
+  t.ok(ours.some((c) => c.startsWith('__Host-saml_gateway_session=')) && ours.some((c) => c.startsWith('__Host-saml_gateway_request=')), 'both cookies seen, with the __Host- prefix')
   t.ok(ours.some(isDeletion), 'and a deletion of the session cookie (logout)')
   for (const cookie of ours) {
     const [name] = cookie.split('=')
@@ -140,9 +141,10 @@ t.test('every Set-Cookie of the gateway: HttpOnly, Secure, SameSite as designed,
       t.ok(attrs.includes('httponly'), `${label}: HttpOnly`)
       t.ok(attrs.includes('secure'), `${label}: Secure`)
     }
-    if (name === 'saml_gateway_request') {
+    t.notOk(attrs.some((a) => a.startsWith('domain=')), `${label}: no Domain (__Host-)`)
+    if (name === '__Host-saml_gateway_request' || name === '__Host-saml_gateway_person') {
       t.ok(attrs.includes('samesite=none'), `${label}: SameSite=None (it must survive the IdP's cross-site POST)`)
-      t.ok(attrs.includes('path=/api/auth/saml'), `${label}: Path=/api/auth/saml`)
+      t.ok(attrs.includes('path=/'), `${label}: Path=/ (__Host-)`)
     } else {
       t.ok(attrs.includes('samesite=lax'), `${label}: SameSite=Lax`)
       t.ok(attrs.includes('path=/'), `${label}: Path=/ (nginx auth_request sees it on every page; a deletion must match it)`)
@@ -173,7 +175,7 @@ t.test('X-Gateway-* headers from the client never reach the upstream, in any spe
   const { id } = authnRequestOf(start.headers.location as string)
   await send(h.app, browser, { url: '/api/auth/saml/callback', form: { SAMLResponse: buildResponse({ inResponseTo: id }) }, headers: forged })
   await send(h.app, browser, { url: '/api/auth/saml?returnTo=/b', headers: forged }) // a live session: straight to the handoff
-  const duplicated = await h.app.inject({ method: 'GET', url: '/api/auth/saml?returnTo=/c', headers: { 'x-forwarded-proto': 'https', cookie: `saml_gateway_session=${browser.jar.saml_gateway_session}`, 'x-gateway-identity': ['one', 'two'] as unknown as string } })
+  const duplicated = await h.app.inject({ method: 'GET', url: '/api/auth/saml?returnTo=/c', headers: { 'x-forwarded-proto': 'https', cookie: `__Host-saml_gateway_session=${browser.jar['__Host-saml_gateway_session']}`, 'x-gateway-identity': ['one', 'two'] as unknown as string } })
   t.equal(duplicated.statusCode, 302)
   t.equal(h.upstream.calls.length, 3, 'three handoffs')
   for (const call of h.upstream.calls) {
@@ -184,7 +186,7 @@ t.test('X-Gateway-* headers from the client never reach the upstream, in any spe
     t.notOk(JSON.stringify(call.headers).includes('forged') || JSON.stringify(call.headers).includes('admin'), 'nothing forged arrived')
   }
   // nginx auth_request: the gateway answers with its own header only.
-  const auth = await send(h.app, browser, { url: '/api/auth/saml/auth', headers: { ...forged, 'x-original-uri': '/x' } })
+  const auth = await send(h.app, browser, { url: '/api/auth/saml/auth', headers: { ...forged, 'x-original-uri': '/x', 'x-original-method': 'GET', 'x-gateway-auth-request': '1' } })
   t.equal(auth.statusCode, 204)
   t.not(auth.headers['x-gateway-identity'], 'forged.token.value')
   t.same(Object.keys(auth.headers).filter((n) => /gateway/i.test(n)), ['x-gateway-identity'])

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -15,10 +15,8 @@ await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
 t.teardown(() => upstream.close())
 const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/api/login/saml`
 
-const env = (t: Tap.Test, overrides: Record<string, string> = {}) =>
+const env = (t: Test, overrides: Record<string, string> = {}) =>
   baseEnv({ GATEWAY_UPSTREAM_LOGIN_URL: upstreamUrl, GATEWAY_SESSION_STORE: 'sqlite', GATEWAY_DATA_DIR: tempDir(t), ...overrides })
-type Tap = typeof t
-declare namespace Tap { type Test = Parameters<Parameters<Tap['test']>[1]>[0] }
 
 t.test('a usable configuration: ok, and the values to paste into Entra', async (t) => {
   const report = await checkConfiguration({ env: env(t), cwd: tempDir(t), now: NOW })

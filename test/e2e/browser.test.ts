@@ -1,4 +1,5 @@
-// The real world: Debian's Chromium, through nginx running deploy/nginx.conf over https, to the
+// The real world: Debian's Chromium, through nginx over https (a Motion-like site with
+// deploy/nginx/saml-gateway.conf included: test/e2e/motion-site.conf), to the
 // gateway, the demo IdP and the stand-in Motion. Each journey asserts on what the page shows and
 // ends with a screenshot in test-results/screenshots/<journey>.png.
 import t from 'tap'
@@ -7,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { launchChromium, missingTools, screenshot } from './support/_chromium.js'
-import { startProduction, type Production } from './support/_production.js'
+import { launchChromium, missingTools, screenshot } from './_chromium.js'
+import { startProduction, type Production } from './_production.js'
 
 const missing = missingTools()
 if (missing !== undefined) {
@@ -53,7 +54,7 @@ if (missing !== undefined) {
       t.equal(session.status(), 200, 'the gateway has a session')
       t.equal((await session.json()).nameId, 'alice@contoso.example')
       const cookies = await alice.cookies(origin)
-      t.ok(cookies.some((c) => c.name === 'saml_gateway_session' && c.secure && c.httpOnly), 'the gateway session cookie: Secure, HttpOnly')
+      t.ok(cookies.some((c) => c.name === '__Host-saml_gateway_session' && c.secure && c.httpOnly), 'the gateway session cookie: __Host-, Secure, HttpOnly')
       t.ok(cookies.some((c) => c.name === 'motion_session'), 'Motion has its own session')
       t.same(aliceIdpRequests, ['/saml/sso', '/saml/login', '/saml/autopost.js'], 'the IdP: AuthnRequest, the form, the auto-post script')
       await screenshot(page, 'a-login-alice')
@@ -75,6 +76,16 @@ if (missing !== undefined) {
       t.equal(new URL(page.url()).origin, origin)
       t.equal(aliceIdpRequests.length, before.browser, 'the browser made no request to the IdP')
       t.equal(idp.requests.length, before.idp, 'the IdP received none')
+
+      // nginx auth_request (the Motion site's /reports/): the gateway's session lets Alice through.
+      const report = await alice.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
+      t.equal(report.status(), 404, 'auth_request: the gateway said yes, Motion answered (it has no such page)')
+      t.match(await report.text(), /Motion has no page at \/reports\/week/)
+      const stranger = await newContext(browser)
+      const refused = await stranger.request.get(`${origin}/reports/week`, { maxRedirects: 0 })
+      t.equal(refused.status(), 302, 'auth_request without a session: to the login')
+      t.equal(refused.headers().location, `${origin}/api/auth/saml?returnTo=/reports/week`)
+      await stranger.close()
       await screenshot(page, 'b-session-reuse')
       await page.close()
     })
@@ -125,7 +136,7 @@ if (missing !== undefined) {
       t.notOk((await alice.cookies(origin)).some((c) => c.name === 'motion_session'), 'and its cookie')
       const session = await alice.request.get(`${origin}/api/auth/saml/session`, { headers: { accept: 'application/json' } })
       t.equal(session.status(), 401, 'the gateway has no session any more')
-      t.notOk((await alice.cookies(origin)).some((c) => c.name === 'saml_gateway_session'), 'and the browser has no gateway cookie')
+      t.notOk((await alice.cookies(origin)).some((c) => c.name === '__Host-saml_gateway_session'), 'and the browser has no gateway cookie')
 
       // And a new login goes back to the IdP.
       await page.getByRole('link', { name: 'Login with SAML' }).click()
@@ -171,7 +182,7 @@ if (missing !== undefined) {
 
       const page = await alice.newPage()
       const home = await page.goto(`${origin}/`)
-      t.match(home?.headers()['strict-transport-security'], /max-age=\d+/, 'HSTS')
+      t.equal(home?.headers()['strict-transport-security'], 'max-age=63072000; includeSubDomains', 'HSTS, subdomains included')
       const handoff = await page.goto(`${origin}/api/login/saml`)
       t.equal(handoff?.status(), 404, 'the handoff endpoint is not reachable from outside')
       const metrics = await page.goto(`${origin}/api/auth/saml/metrics`)

@@ -269,7 +269,6 @@ t.test('the demo over real HTTP', async (t) => {
   })
 })
 
-
 t.test('the demo IdP makes its RSA-2048 key once and reuses it on the next start', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'saml-gateway-demo-idp-'))
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))

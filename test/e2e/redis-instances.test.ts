@@ -1,6 +1,6 @@
 // Two gateways on one Redis, as an operator runs them behind nginx: whichever instance answers,
 // nobody notices; a replay is caught across instances; an outage is a 503 that heals by itself.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestApp, tempDir, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startUpstream } from '../helpers/upstream.js'
@@ -11,7 +11,7 @@ import { logoutRequestXml, redirectQuery } from '../helpers/idp-logout.js'
 const redis = await startRedis()
 t.teardown(() => redis.stop())
 
-async function twoInstances (t: Tap.Test): Promise<{ a: TestApp, b: TestApp }> {
+async function twoInstances (t: Test): Promise<{ a: TestApp, b: TestApp }> {
   let a: TestApp | undefined
   const upstream = await startUpstream({ issuer: 'https://motion.example.com/api/auth/saml', jwks: () => a!.app.gateway.identityKeys.jwks, now: () => a!.clock.now })
   t.teardown(() => upstream.close())
@@ -26,8 +26,6 @@ async function twoInstances (t: Tap.Test): Promise<{ a: TestApp, b: TestApp }> {
   const b = await buildTestApp(t, { env })
   return { a, b }
 }
-type Tap = typeof t
-declare namespace Tap { type Test = Parameters<Parameters<Tap['test']>[1]>[0] }
 const json = { accept: 'application/json' }
 
 t.test('AuthnRequest made on A, response posted to B: logged in; the same response again on A: a replay', async (t) => {

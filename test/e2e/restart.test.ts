@@ -42,7 +42,7 @@ t.test('SQLite store: a session made before a restart skips the IdP after it', a
   const browser = newBrowser()
   const { acs, samlResponse } = await loginThroughIdp(before, browser)
   t.equal(acs.statusCode, 302, 'signed in')
-  t.ok(browser.jar.saml_gateway_session, 'with a gateway session cookie')
+  t.ok(browser.jar['__Host-saml_gateway_session'], 'with a gateway session cookie')
   t.ok(existsSync(join(dataDir, 'sessions.sqlite')), 'kept in <GATEWAY_DATA_DIR>/sessions.sqlite')
   const kid = before.gateway.identityKeys.kid
 
@@ -78,4 +78,3 @@ t.test('memory store (the control): a restart forgets the session, so login goes
   t.equal(again.statusCode, 302)
   t.ok(String(again.headers.location).startsWith(ENTRA_ENTRYPOINT), 'back to the IdP')
 })
-

@@ -1,16 +1,17 @@
-// A rolling restart behind the real nginx: two gateway processes on one SQLite file, nginx's
-// upstream naming both and retrying idempotent requests on the other; a login storm runs while
-// each instance in turn gets SIGTERM, exits 0 and starts again. No login fails.
+// A rolling restart behind the real nginx with the files of deploy/nginx (its upstream naming both
+// gateways, its retry of what was not sent and of idempotent requests): two gateway processes on
+// one SQLite file; a login storm runs while each in turn gets SIGTERM, exits 0 and starts again.
+// No login fails.
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { Agent, request } from 'undici'
 import { tempDir } from '../helpers/app.js'
 import { buildResponse } from '../helpers/idp.js'
 import { authnRequestOf } from '../helpers/login.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { DEPLOY_NGINX_CONF, freePort, makeCertificate, NGINX, renderSite, startNginx, type SiteValues } from './support/_nginx.js'
-import { startGatewayProcess, type GatewayProcess } from './support/_gateway-process.js'
+import { freePort, makeCertificate, NGINX, startNginx, type SiteValues } from './_nginx.js'
+import { startGatewayProcess, type GatewayProcess } from './_gateway-process.js'
 
 if (!existsSync(NGINX)) {
   if (process.env.CI !== undefined) throw new Error(`${NGINX} is missing: apt-get install -y nginx`)
@@ -19,30 +20,6 @@ if (!existsSync(NGINX)) {
 }
 // Gateway processes start through the TypeScript loader: slow on a busy machine.
 t.setTimeout(600_000)
-
-/**
- * The upstream block for several gateways, and the retry of idempotent requests on the next one:
- * what deploy/nginx.conf needs for a rolling restart. nginx never resends a POST it has sent
- * (non_idempotent is not set): the instance being stopped finishes those itself.
- */
-export function gatewayUpstream (servers: string[]): string {
-  return `upstream saml_gateway {
-${servers.map((s) => `    server ${s} max_fails=1 fail_timeout=2s;`).join('\n')}
-    keepalive 8;
-}`
-}
-export const NEXT_UPSTREAM = `proxy_next_upstream error timeout http_502 http_503;
-        proxy_next_upstream_tries 2;
-        proxy_next_upstream_timeout 10s;`
-
-function site (values: SiteValues, servers: string[]): string {
-  const rendered = renderSite(readFileSync(DEPLOY_NGINX_CONF, 'utf8'), values)
-  const withUpstream = rendered.replace(/upstream saml_gateway \{[^}]*\}/, gatewayUpstream(servers))
-  if (withUpstream === rendered) throw new Error('deploy/nginx.conf: no "upstream saml_gateway { … }" block to replace')
-  const withRetry = withUpstream.replaceAll('proxy_pass http://saml_gateway;', `proxy_pass http://saml_gateway;\n        ${NEXT_UPSTREAM}`)
-  if (withRetry === withUpstream) throw new Error('deploy/nginx.conf: no "proxy_pass http://saml_gateway;"')
-  return withRetry
-}
 
 const dir = tempDir(t)
 const ISSUER = 'https://motion.example.com/api/auth/saml'
@@ -59,8 +36,8 @@ t.teardown(() => Promise.all(gateways.map((g) => g.stop('SIGKILL'))))
 jwks.keys = (await (await request(`${gateways[0].url}/api/auth/saml/jwks.json`)).body.json() as { keys: unknown[] }).keys
 
 const cert = await makeCertificate(dir)
-const values: SiteValues = { host: '127.0.0.1', httpsPort: await freePort(), httpPort: await freePort(), gateway: 'unused', motion: `127.0.0.1:${await freePort()}`, ...cert }
-const nginx = await startNginx({ dir: join(dir, 'nginx'), site: values, siteText: site(values, ports.map((p) => `127.0.0.1:${p}`)) })
+const values: SiteValues = { host: '127.0.0.1', httpsPort: await freePort(), httpPort: await freePort(), gateway: ports.map((p) => `127.0.0.1:${p}`), motion: `127.0.0.1:${await freePort()}`, ...cert }
+const nginx = await startNginx({ dir: join(dir, 'nginx'), site: values })
 t.teardown(() => nginx.close())
 const tls = new Agent({ connect: { rejectUnauthorized: false } })
 t.teardown(() => tls.close())

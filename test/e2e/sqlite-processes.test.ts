@@ -9,8 +9,8 @@ import { tempDir } from '../helpers/app.js'
 import { buildResponse } from '../helpers/idp.js'
 import { authnRequestOf } from '../helpers/login.js'
 import { startUpstream } from '../helpers/upstream.js'
-import { freePort } from './support/_nginx.js'
-import { startGatewayProcess, type GatewayProcess } from './support/_gateway-process.js'
+import { freePort } from './_nginx.js'
+import { startGatewayProcess, type GatewayProcess } from './_gateway-process.js'
 
 // Three Node processes start through the TypeScript loader: slow on a busy machine.
 t.setTimeout(360_000)

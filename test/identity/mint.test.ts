@@ -7,7 +7,6 @@ import type { IdentityKeys } from '../../src/identity/keys.js'
 import type { IdentityClaims } from '../../src/identity/claims.js'
 import { AUDIENCE, ISSUER, LOGIN_URL, SECRET, T0, at, fullClaims } from './_fixtures.js'
 
-
 async function edKeys (dataDir: string): Promise<IdentityKeys> {
   return await loadIdentityKeys({ dataDir })
 }

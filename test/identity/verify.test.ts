@@ -15,7 +15,6 @@ import {
 import type { VerifyOptions } from '../../src/identity/verify.js'
 import { AUDIENCE, ISSUER, LOGIN_URL, SECRET, T0, at, fullClaims } from './_fixtures.js'
 
-
 const edPem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
 
 const dir = t.testdir({ 'old.pem': edPem(), 'new.pem': edPem(), 'other.pem': edPem() })

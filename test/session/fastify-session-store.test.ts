@@ -25,6 +25,8 @@ function recordingStore () {
     sessionsOfSessionIndex: async (n, i) => await inner.sessionsOfSessionIndex(n, i),
     putOnce: async (k, id, v, ttl) => await inner.putOnce(k, id, v, ttl),
     takeOnce: async (k, id) => await inner.takeOnce(k, id),
+    putOnceBounded: async (k, id, v, ttl, max) => await inner.putOnceBounded(k, id, v, ttl, max),
+    countSessions: async () => await inner.countSessions(),
     markAssertionUsed: async (id, until) => await inner.markAssertionUsed(id, until),
     ping: async () => await inner.ping(),
     close: async () => await inner.close()

@@ -18,7 +18,7 @@ t.test('reopening the file after close finds everything still there', async t =>
   const clock = fixedClock()
   const path = freshPath()
   const first = new SqliteStore({ path, now: clock.now })
-  const data = { cookie: { path: '/' }, user: { nameId: 'alice', sessionIndex: '_i1', issuer: 'idp', claims: { g: ['a'] }, authTime: 5 } }
+  const data = { cookie: { path: '/' }, user: { nameId: 'alice', sessionIndex: '_i1', issuer: 'idp', claims: { groups: ['a'] }, authTime: 5 } }
   await first.setSession('s1', data, 60_000)
   await first.putOnce('logout', '_lr1', 'v', 60_000)
   t.equal(await first.markAssertionUsed('_a1', clock.now() + 60_000), true)

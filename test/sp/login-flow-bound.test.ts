@@ -1,6 +1,6 @@
 // The AuthnRequest tracker is bounded: a flood of login clicks cannot fill the store, and past the
 // bound the oldest outstanding requests go first while the newest stay answerable.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { LoginFlow, MAX_OUTSTANDING_AUTHN_REQUESTS } from '../../src/sp/login-flow.js'
 import { responseExpectations } from '../../src/gateway.js'
 import { MemoryStore } from '../../src/session/store-memory.js'
@@ -8,7 +8,7 @@ import { validateLoginResponse } from '../../src/sp/read/response.js'
 import { buildTestApp } from '../helpers/app.js'
 import { buildResponse, TEST_NOW } from '../helpers/idp.js'
 
-async function flow (t: Parameters<Parameters<typeof t.test>[1]>[0], max: number) {
+async function flow (t: Test, max: number) {
   const { app, config } = await buildTestApp(t)
   const store = new MemoryStore({ now: () => TEST_NOW })
   t.teardown(() => store.close())

@@ -2,9 +2,10 @@
 // stable code and that id (HTML for browsers, JSON otherwise). Never the XML, never a stack.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { errors, isSamlRejection, type GatewayError } from '../../errors.js'
+import { errors, isSamlRejection, logSafe, publicMessage, type GatewayError } from '../../errors.js'
 import { PATHS } from '../../routes.js'
 import { renderPage, type Page } from '../pages.js'
+import { drainAfterAnswer } from '../drain-request.js'
 
 declare module 'fastify' {
   interface FastifyReply {
@@ -44,18 +45,20 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
   })
 
   app.setErrorHandler(function handleError (error, request, reply) {
+    if ((error as GatewayError).code === 'FST_ERR_CTP_BODY_TOO_LARGE') drainAfterAnswer(request, reply)
     const err = normalize(error as GatewayError)
     reply.errorCode = err.code
     const status = err.statusCode ?? 500
     const log = { code: err.code, correlationId: request.id, route: request.routeOptions.url }
     if (status >= 500) request.log.error({ ...log, err: err.cause ?? err }, 'request failed')
-    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: err.message }, 'SAML message rejected')
-    else request.log.info({ ...log, detail: err.message }, 'request refused')
+    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: logSafe(err.message) }, 'SAML message rejected')
+    else request.log.info({ ...log, detail: logSafe(err.message) }, 'request refused')
 
     const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'Sign-in failed'
     return reply.sendPage(status, {
       title,
-      message: status === 500 ? 'An unexpected error happened.' : err.message,
+      // The code's own wording: what the message carries (an attacker's text, often) is logged only.
+      message: status === 500 ? 'An unexpected error happened.' : publicMessage(err.code) ?? 'The request was refused.',
       hint: HINTS[err.code] ?? DEFAULT_HINT,
       code: err.code
     })

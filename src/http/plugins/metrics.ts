@@ -42,23 +42,23 @@ export default fp<MetricsOptions>(async function metricsPlugin (app, opts) {
     storeErrors: new Counter({ name: 'saml_gateway_store_errors_total', help: 'Session store operations that failed', registers: [registry] }),
     acsSeconds: new Histogram({ name: 'saml_gateway_acs_duration_seconds', help: 'Time to answer an ACS POST, handoff included', labelNames: ['outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] })
   }
-  new Gauge({
+  registry.registerMetric(new Gauge({
     name: 'saml_gateway_active_sessions',
     help: 'Live gateway sessions in the store',
-    registers: [registry],
+    registers: [],
     async collect () {
       try { this.set(await opts.countSessions()) } catch { /* store down: the store-errors counter says so */ }
     }
-  })
-  new Gauge({
+  }))
+  registry.registerMetric(new Gauge({
     name: 'saml_gateway_idp_certificate_days_to_expiry',
     help: 'Days until the earliest IdP signing certificate expires (negative: expired)',
-    registers: [registry],
+    registers: [],
     collect () {
       const expiry = opts.certificateExpiry()
       if (expiry !== undefined) this.set(Math.floor((expiry - opts.now()) / DAY_MS))
     }
-  })
+  }))
   app.decorate('metrics', metrics)
 
   const acs = `${opts.basePath}${PATHS.callback}`

@@ -9,6 +9,7 @@ export default fp(async function securityHeaders (app) {
     reply.header('referrer-policy', 'no-referrer')
     reply.header('x-content-type-options', 'nosniff')
     reply.header('x-frame-options', 'DENY')
-    reply.header('content-security-policy', PAGE_CSP)
+    // A page with its own policy (the HTTP-POST binding's form to the IdP) keeps it.
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP)
   })
 }, { name: 'saml-gateway-security-headers', fastify: '5.x' })

@@ -16,11 +16,19 @@ declare module 'fastify' {
     csrf?: string
     profiles?: string[]
     returnTo?: string
+    /** The token a cross-site logout's confirmation form must echo. */
+    logoutCsrf?: string
   }
 }
 
-export const SESSION_COOKIE = 'saml_gateway_session'
-export const BINDING_COOKIE = 'saml_gateway_request'
+// With an https public origin the cookies carry the __Host- prefix: the browser then takes them
+// only Secure, Path=/ and without Domain, so a sibling subdomain cannot set (toss) a cookie of
+// that name to fix a session or to bind a login request to its own browser. Plain names over
+// http (the local demo), where no prefix is possible.
+export const SESSION_COOKIE = '__Host-saml_gateway_session'
+export const BINDING_COOKIE = '__Host-saml_gateway_request'
+export const sessionCookieName = (secure: boolean): string => secure ? SESSION_COOKIE : 'saml_gateway_session'
+export const bindingCookieName = (secure: boolean): string => secure ? BINDING_COOKIE : 'saml_gateway_request'
 
 export interface SessionPluginOptions {
   store: GatewayStore
@@ -35,7 +43,7 @@ export default fp<SessionPluginOptions>(async function sessionPlugin (app, opts)
   await app.register(cookie, { secret: opts.secret })
   await app.register(session, {
     secret: opts.secret,
-    cookieName: SESSION_COOKIE,
+    cookieName: sessionCookieName(opts.secure),
     // Cookie expiry is computed by @fastify/session on the real clock, so the TTL is read on it too.
     store: new FastifySessionStore(opts.store, { defaultTtlMs: opts.ttlMs }),
     saveUninitialized: false,
@@ -56,21 +64,22 @@ export default fp<SessionPluginOptions>(async function sessionPlugin (app, opts)
  * SameSite=None so that it survives the cross-site POST from the IdP (Secure is then mandatory).
  */
 export function browserBinding (request: FastifyRequest, reply: FastifyReply, opts: { basePath: string, secure: boolean }): string {
-  const existing = readBrowserBinding(request)
+  const existing = readBrowserBinding(request, opts.secure)
   const value = existing ?? randomBytes(18).toString('base64url')
-  reply.setCookie(BINDING_COOKIE, value, {
+  reply.setCookie(bindingCookieName(opts.secure), value, {
     signed: true,
     httpOnly: true,
     secure: opts.secure,
     sameSite: opts.secure ? 'none' : 'lax',
-    path: opts.basePath,
+    // __Host- requires Path=/.
+    path: opts.secure ? '/' : opts.basePath,
     maxAge: AUTHN_REQUEST_TTL_MS / 1000
   })
   return value
 }
 
-export function readBrowserBinding (request: FastifyRequest): string | undefined {
-  const raw = request.cookies[BINDING_COOKIE]
+export function readBrowserBinding (request: FastifyRequest, secure: boolean): string | undefined {
+  const raw = request.cookies[bindingCookieName(secure)]
   if (raw === undefined) return undefined
   const unsigned = request.unsignCookie(raw)
   return unsigned.valid && unsigned.value !== null ? unsigned.value : undefined

@@ -1,5 +1,6 @@
 // What nginx and the browser ask about the current session: GET /auth (nginx auth_request: 204
-// with a fresh identity header bound to the request nginx is deciding about, or 401) and
+// with a fresh identity header bound to the request nginx is deciding about, or 401; 403 to
+// anything but nginx's internal subrequest) and
 // GET /session (the session as JSON, no secrets).
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../errors.js'
@@ -18,11 +19,17 @@ export interface AuthRoutesOptions {
 export default async function authRoutes (app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
   const { upstream, publicOrigin, now } = checkOptions('auth routes', options, ['upstream', 'publicOrigin', 'now'])
 
+  // Only nginx's internal subrequest sets all three headers (its public server block clears them);
+  // a browser that reaches /auth by any path must not get a token for a request of its choosing.
   app.get(PATHS.auth, async (request, reply) => {
+    const method = headerValue(request.headers['x-original-method'])
+    const uri = headerValue(request.headers['x-original-uri'])
+    if (method === undefined || uri === undefined || headerValue(request.headers['x-gateway-auth-request']) !== '1') {
+      throw new errors.AuthSubrequestOnly()
+    }
+    reply.header('cache-control', 'no-store')
     const user = liveUser(request, now())
     if (user === undefined) return reply.code(401).send()
-    const method = headerValue(request.headers['x-original-method']) ?? 'GET'
-    const uri = headerValue(request.headers['x-original-uri']) ?? '/'
     let target: URL
     try {
       target = new URL(uri, publicOrigin)

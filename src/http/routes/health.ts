@@ -1,10 +1,10 @@
-// Liveness and readiness, and the stylesheet every page links to.
+// Liveness and readiness, the stylesheet every page links to, and the script of the auto-post page.
 // Live: the process answers (restart it if not). Ready: it can serve logins (route traffic to it).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PATHS } from '../../routes.js'
 import type { GatewayStore } from '../../session/store.js'
 import { checkOptions } from '../options.js'
-import { STYLESHEET } from '../pages.js'
+import { AUTO_POST_SCRIPT, STYLESHEET } from '../pages.js'
 
 export interface HealthRoutesOptions {
   store: Pick<GatewayStore, 'ping'>
@@ -27,5 +27,8 @@ export default async function healthRoutes (app: FastifyInstance, options: Healt
 
   app.get(PATHS.stylesheet, async (_request, reply) => {
     return reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET)
+  })
+  app.get(PATHS.autoPostScript, async (_request, reply) => {
+    return reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(AUTO_POST_SCRIPT)
   })
 }

@@ -9,12 +9,16 @@ import type { LoginFlow } from '../../sp/login-flow.js'
 import { safeReturnTo } from '../../sp/return-to.js'
 import type { Upstream } from '../../upstream/upstream.js'
 import { handoffAnswerer } from '../handoff.js'
+import { sendToIdp } from '../send-to-idp.js'
 import { checkOptions } from '../options.js'
 import { browserBinding, liveUser, readBrowserBinding } from '../plugins/session.js'
+import type { UnsolicitedLogins } from '../unsolicited-login.js'
 
 export interface LoginRoutesOptions {
   login: LoginFlow
   upstream: Upstream
+  /** Unsolicited responses that must be confirmed, and the person marker (unsolicited-login.ts). */
+  unsolicited: UnsolicitedLogins
   publicOrigin: string
   basePath: string
   /** Cookies Secure (https public origin). */
@@ -23,11 +27,11 @@ export interface LoginRoutesOptions {
 }
 
 interface LoginQuery { returnTo?: string, forceAuthn?: string }
-interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown }
+interface AcsBody { SAMLResponse?: unknown, RelayState?: unknown, continue?: unknown }
 interface ProfileBody { profile?: unknown, csrf?: unknown }
 
 export default async function loginRoutes (app: FastifyInstance, options: LoginRoutesOptions): Promise<void> {
-  const { login, publicOrigin, basePath, secure, now } = checkOptions('login routes', options, ['login', 'upstream', 'publicOrigin', 'basePath', 'secure', 'now'])
+  const { login, unsolicited, publicOrigin, basePath, secure, now } = checkOptions('login routes', options, ['login', 'upstream', 'unsolicited', 'publicOrigin', 'basePath', 'secure', 'now'])
   const answerWithHandoff = handoffAnswerer({ upstream: options.upstream, basePath })
 
   const startLogin = async (request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply) => {
@@ -38,23 +42,35 @@ export default async function loginRoutes (app: FastifyInstance, options: LoginR
       return answerWithHandoff(request, reply, user, { returnTo: safeReturnTo(request.query.returnTo, publicOrigin) })
     }
     const binding = browserBinding(request, reply, { basePath, secure })
-    const { requestId, redirectUrl } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
-    request.log.info({ authnRequestId: requestId, forceAuthn }, 'AuthnRequest sent')
-    return reply.redirect(redirectUrl, 302)
+    const { requestId, message } = await login.begin({ browserBinding: binding, returnTo: request.query.returnTo, forceAuthn })
+    request.log.info({ authnRequestId: requestId, forceAuthn, binding: message.binding }, 'AuthnRequest sent')
+    return sendToIdp(reply, message, basePath)
   }
   app.get(PATHS.start, startLogin)
   app.get(PATHS.login, startLogin)
 
   app.post<{ Body: AcsBody }>(PATHS.callback, async (request, reply) => {
     const body = (request.body ?? {}) as AcsBody
+    if (typeof body.continue === 'string' && body.SAMLResponse === undefined) {
+      // The confirmation of an unsolicited login (unsolicited-login.ts).
+      const held = await unsolicited.takeConfirmed(request, reply, body.continue)
+      await request.session.regenerate()
+      request.session.user = held.user
+      unsolicited.markPerson(reply, held.user)
+      request.log.info({ audit: 'login', outcome: 'accepted', nameId: held.user.nameId, idpInitiated: true, confirmed: true }, 'login accepted')
+      return answerWithHandoff(request, reply, held.user, { returnTo: held.returnTo })
+    }
     const result = await login.complete({
       samlResponse: body.SAMLResponse,
       relayState: body.RelayState,
-      browserBinding: readBrowserBinding(request)
+      browserBinding: readBrowserBinding(request, secure)
     })
+    const why = result.idpInitiated ? unsolicited.needsConfirmation(request, result) : undefined
+    if (why !== undefined) return await unsolicited.askToConfirm(request, reply, result, why)
     // A new session id at every login: an id planted before login is never the one after.
     await request.session.regenerate()
     request.session.user = result.user
+    unsolicited.markPerson(reply, result.user)
     request.log.info({
       audit: 'login',
       outcome: 'accepted',

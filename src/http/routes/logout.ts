@@ -1,16 +1,24 @@
 // Single logout: GET|POST /logout starts it here (the local session always goes first), and
 // GET|POST /logout/callback takes the IdP's LogoutResponse to ours, or its LogoutRequest.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { PATHS } from '../../routes.js'
 import type { LogoutFlow } from '../../sp/logout-flow.js'
-import { readPostLogout, readRedirectLogout, type LogoutExpectations } from '../../sp/read/logout-message.js'
+import type { InboundLogout, LogoutInput } from '../../sp/read/logout-message.js'
 import { safeReturnTo } from '../../sp/return-to.js'
 import { checkOptions } from '../options.js'
-import { SESSION_COOKIE } from '../plugins/session.js'
+import { sessionCookieName } from '../plugins/session.js'
+import { escapeHtml } from '../pages.js'
+import { fromAnotherSite } from '../same-origin.js'
+import { forgetPerson } from '../unsolicited-login.js'
+import { sendToIdp } from '../send-to-idp.js'
 
 export interface LogoutRoutesOptions {
   logout: LogoutFlow
-  expectations: LogoutExpectations
+  /** Reads a message at the SLO endpoint (in a validator worker when there are any). */
+  readLogout: (input: LogoutInput, nowMs: number) => Promise<InboundLogout>
+  /** GATEWAY_BASE_PATH: forms post under it; the auto-post page links our stylesheet and script under it. */
+  basePath: string
   publicOrigin: string
   /** GATEWAY_POST_LOGOUT_URL: where a person lands when nothing better is known. */
   postLogoutUrl: string
@@ -20,38 +28,70 @@ export interface LogoutRoutesOptions {
 }
 
 export default async function logoutRoutes (app: FastifyInstance, options: LogoutRoutesOptions): Promise<void> {
-  const { logout, expectations, publicOrigin, postLogoutUrl, secure, now } =
-    checkOptions('logout routes', options, ['logout', 'expectations', 'publicOrigin', 'postLogoutUrl', 'secure', 'now'])
+  const { logout, readLogout, publicOrigin, basePath, postLogoutUrl, secure, now } =
+    checkOptions('logout routes', options, ['logout', 'readLogout', 'publicOrigin', 'basePath', 'postLogoutUrl', 'secure', 'now'])
 
   const endLocalSession = async (request: FastifyRequest, reply: FastifyReply) => {
     const user = request.session.user
     await request.session.destroy()
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, secure, sameSite: 'lax' })
+    reply.clearCookie(sessionCookieName(secure), { path: '/', httpOnly: true, secure, sameSite: 'lax' })
+    forgetPerson(reply, secure)
     return user
   }
   const landingOf = (returnTo?: unknown) => safeReturnTo(returnTo, publicOrigin) ?? postLogoutUrl
 
-  const spLogout = async (request: FastifyRequest<{ Querystring: { returnTo?: string } }>, reply: FastifyReply) => {
+  const spLogout = async (request: FastifyRequest<{ Querystring: { returnTo?: string }, Body?: LogoutBody }>, reply: FastifyReply) => {
+    const body = (request.body ?? {}) as LogoutBody
+    const returnTo = request.query.returnTo ?? (typeof body.returnTo === 'string' ? body.returnTo : undefined)
+    // Logout CSRF: a cross-site link or form must not sign the person out (of the IdP too) unasked.
+    if (request.session.user !== undefined && fromAnotherSite(request, publicOrigin) && !validLogoutToken(request, body.csrf)) {
+      return confirmLogout(request, reply, returnTo)
+    }
     const user = await endLocalSession(request, reply)
-    const landing = landingOf(request.query.returnTo)
-    const idpUrl = await logout.begin(user, landing)
+    const landing = landingOf(returnTo)
+    const toIdp = await logout.begin(user, landing)
     app.metrics.logouts.inc({ kind: 'sp', outcome: 'ok' })
-    request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: idpUrl !== undefined }, 'local session ended')
-    return reply.redirect(idpUrl ?? landing, 302)
+    request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: toIdp !== undefined, binding: toIdp?.binding }, 'local session ended')
+    return toIdp === undefined ? reply.redirect(landing, 302) : sendToIdp(reply, toIdp, basePath)
+  }
+  const confirmLogout = async (request: FastifyRequest, reply: FastifyReply, returnTo?: string) => {
+    request.session.logoutCsrf ??= randomBytes(24).toString('base64url')
+    request.log.info({ audit: 'logout', outcome: 'confirmation_asked' }, 'cross-site logout: confirmation asked')
+    return reply.sendPage(200, {
+      title: 'Sign out?',
+      message: 'Another site sent you here to sign out. Do you want to sign out?',
+      bodyHtml: `<form method="post" action="${escapeHtml(`${basePath}${PATHS.logout}`)}">` +
+        `<input type="hidden" name="csrf" value="${escapeHtml(request.session.logoutCsrf)}">` +
+        (returnTo === undefined ? '' : `<input type="hidden" name="returnTo" value="${escapeHtml(returnTo)}">`) +
+        '<button type="submit">Sign out</button></form>',
+      action: { href: postLogoutUrl, label: 'Stay signed in' }
+    })
   }
   app.get(PATHS.logout, spLogout)
   app.post(PATHS.logout, spLogout)
 
   const sloEndpoint = async (request: FastifyRequest, reply: FastifyReply) => {
-    const message = request.method === 'GET'
-      ? readRedirectLogout(rawQuery(request.raw.url ?? ''), expectations, now())
-      : readPostLogout((request.body ?? {}) as Record<string, unknown>, expectations, now())
+    const message = await readLogout(request.method === 'GET'
+      ? { binding: 'redirect', rawQuery: rawQuery(request.raw.url ?? '') }
+      : { binding: 'post', body: { ...(request.body ?? {}) as Record<string, unknown> } }, now())
 
     if (message.kind === 'response') {
-      const { success } = await logout.complete(message)
+      const { success, status } = await logout.complete(message)
       app.metrics.logouts.inc({ kind: 'idp_response', outcome: success ? 'ok' : 'failed' })
-      request.log.info({ audit: 'logout', outcome: 'logout_response', logoutResponseId: message.id, inResponseTo: message.inResponseTo, success }, 'IdP answered our LogoutRequest')
-      return reply.redirect(landingOf(message.relayState), 302)
+      const logLine = { audit: 'logout', outcome: 'logout_response', logoutResponseId: message.id, inResponseTo: message.inResponseTo, success, status }
+      if (success) {
+        request.log.info(logLine, 'IdP answered our LogoutRequest')
+        return reply.redirect(landingOf(message.relayState), 302)
+      }
+      // The local session is gone, but the IdP's may live on: say so, to the log and to the person.
+      request.log.warn({ ...logLine, code: 'SAML_LOGOUT_NOT_CONFIRMED' }, 'the IdP did not confirm the logout: its session may still be active')
+      return reply.sendPage(200, {
+        title: 'Signed out here',
+        message: 'You are signed out of this application, but the identity provider did not confirm that it signed you out too.',
+        hint: 'To be sure, close every browser window. On a shared computer, sign out at the identity provider as well.',
+        code: 'SAML_LOGOUT_NOT_CONFIRMED',
+        action: { href: landingOf(message.relayState), label: 'Continue' }
+      })
     }
 
     const result = await logout.endIdpSessions(message)
@@ -66,11 +106,21 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
       ended: result.ended,
       upstreamNotified: result.upstreamNotified
     }, 'IdP ended sessions')
-    if (result.redirectUrl !== undefined) return reply.redirect(result.redirectUrl, 302)
+    if (result.response !== undefined) return sendToIdp(reply, result.response, basePath)
     return reply.sendPage(200, { title: 'Signed out', message: 'You have been signed out.', action: { href: postLogoutUrl, label: 'Continue' } })
   }
   app.get(PATHS.logoutCallback, sloEndpoint)
   app.post(PATHS.logoutCallback, sloEndpoint)
+}
+
+interface LogoutBody { csrf?: unknown, returnTo?: unknown }
+
+function validLogoutToken (request: FastifyRequest, token: unknown): boolean {
+  const expected = request.session.logoutCsrf
+  if (typeof token !== 'string' || expected === undefined) return false
+  const a = Buffer.from(token)
+  const b = Buffer.from(expected)
+  return a.length === b.length && timingSafeEqual(a, b)
 }
 
 function rawQuery (url: string): string {

@@ -6,6 +6,15 @@ import { NS as SAML_NS, attr, childElements, firstChild, parseXml, refuseDoctype
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata'
 const DS = SAML_NS.ds
 const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect'
+const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST'
+
+/** An SSO or SLO endpoint in a binding the gateway speaks (Redirect or POST), in metadata order. */
+export interface IdpEndpoint {
+  binding: 'redirect' | 'post'
+  url: string
+  /** SLO only: where LogoutResponses go, when not to `url`. */
+  responseUrl?: string
+}
 
 export interface IdpMetadata {
   entityId: string
@@ -13,6 +22,8 @@ export interface IdpMetadata {
   signingCerts: string[]
   ssoRedirectUrl?: string
   sloRedirectUrl?: string
+  sso: IdpEndpoint[]
+  slo: IdpEndpoint[]
   /** Epoch ms. */
   validUntil?: number
   cacheDurationMs?: number
@@ -42,6 +53,13 @@ export function parseIdpMetadata (xml: string, wantedEntityId?: string): IdpMeta
     }
   }
   const endpoint = (name: string) => childElements(idp, MD, name).find((e) => attr(e, 'Binding') === REDIRECT)
+  const endpoints = (name: string): IdpEndpoint[] => childElements(idp, MD, name).flatMap((e) => {
+    const binding = attr(e, 'Binding') === REDIRECT ? 'redirect' : attr(e, 'Binding') === POST ? 'post' : undefined
+    const url = attr(e, 'Location')
+    if (binding === undefined || url === undefined || url === '') return []
+    const responseUrl = attr(e, 'ResponseLocation')
+    return [responseUrl === undefined || responseUrl === '' ? { binding, url } : { binding, url, responseUrl }]
+  })
   const validUntil = [attr(root, 'validUntil'), attr(entity, 'validUntil')].filter((v): v is string => v !== undefined).map(Date.parse).filter(Number.isFinite)
   const cacheDuration = [attr(root, 'cacheDuration'), attr(entity, 'cacheDuration')].filter((v): v is string => v !== undefined).map(isoDurationMs).filter((v): v is number => v !== undefined)
   return {
@@ -49,6 +67,8 @@ export function parseIdpMetadata (xml: string, wantedEntityId?: string): IdpMeta
     signingCerts: [...new Set(signingCerts)],
     ssoRedirectUrl: endpoint('SingleSignOnService') === undefined ? undefined : attr(endpoint('SingleSignOnService') as Element, 'Location'),
     sloRedirectUrl: endpoint('SingleLogoutService') === undefined ? undefined : attr(endpoint('SingleLogoutService') as Element, 'Location'),
+    sso: endpoints('SingleSignOnService'),
+    slo: endpoints('SingleLogoutService'),
     validUntil: validUntil.length > 0 ? Math.min(...validUntil) : undefined,
     cacheDurationMs: cacheDuration.length > 0 ? Math.min(...cacheDuration) : undefined
   }

@@ -54,6 +54,16 @@ export interface InboundLogoutResponse extends LogoutCommon {
 
 export type InboundLogout = InboundLogoutRequest | InboundLogoutResponse
 
+/** A message at the SLO endpoint, as received: what a validator worker needs to read it. */
+export type LogoutInput =
+  | { binding: 'redirect', rawQuery: string }
+  | { binding: 'post', body: Record<string, unknown> }
+
+/** Either binding; pure and synchronous, so that it runs in a validator worker as well as inline. */
+export function readLogoutMessage (input: LogoutInput, exp: LogoutExpectations, nowMs: number): InboundLogout {
+  return input.binding === 'redirect' ? readRedirectLogout(input.rawQuery, exp, nowMs) : readPostLogout(input.body, exp, nowMs)
+}
+
 /** HTTP-Redirect binding: `rawQuery` is the query string as it arrived (without '?'). */
 export function readRedirectLogout (rawQuery: string, exp: LogoutExpectations, nowMs: number): InboundLogout {
   if (rawQuery.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
@@ -175,4 +185,3 @@ function inflate (base64: string, limit: number): string {
     throw new errors.SamlMalformed('not a DEFLATE-compressed message')
   }
 }
-

@@ -4,7 +4,7 @@
 // value returned is read from the bytes a verified signature covers.
 import { errors } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
-import { decryptResponse } from './decrypt.js'
+import { decryptResponse, insideDecryptionWindow } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
 import { TimeWindow } from './time.js'
 import { bareAudience } from '../entra.js'
@@ -35,9 +35,17 @@ export function validateLoginResponse (
   if (!isElement(root, NS.samlp, 'Response')) throw new errors.SamlNotResponse('Response')
   checkStatus(root)
   if (exp.decryptionKey !== undefined && doc.getElementsByTagNameNS(NS.saml, 'EncryptedAssertion').length > 0) {
-    // Decrypted, then validated again from the start, with nothing to decrypt any more.
+    // Decrypted, then checked again from the start up to its signature, inside the window where
+    // every failure is SAML_DECRYPTION; what the signed assertion says is read as for any other.
+    // A Response signature verified over the ciphertext vouches for the assertion it decrypts to,
+    // where a Response signature alone is enough (GATEWAY_WANT_ASSERTIONS_SIGNED=false).
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
-    return validateLoginResponse(Buffer.from(clear, 'utf8').toString('base64'), { ...exp, decryptionKey: undefined, maxMessageBytes: Infinity }, nowMs)
+    const signed = insideDecryptionWindow(() => {
+      const clearDoc = parseInboundSaml(clear.xml)
+      const clearRoot = clearDoc.documentElement
+      return verifySignatures(clear.xml, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined }, clear.responseSigned)
+    })
+    return readAssertion(signed, exp, nowMs)
   }
   const assertion = onlyAssertion(doc, root)
   const signed = verifySignatures(xml, doc, root, assertion, exp)
@@ -68,8 +76,9 @@ function onlyAssertion (doc: Document, response: Element): Element {
   return assertion
 }
 
+/** `envelopeSigned`: a decrypted response whose Response signature verified over the ciphertext (then removed). */
 function verifySignatures (
-  xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations
+  xml: string, doc: Document, response: Element, assertion: Element, exp: ResponseExpectations, envelopeSigned = false
 ): SignedParts {
   let responseSignature: Element | undefined
   let assertionSignature: Element | undefined
@@ -78,7 +87,13 @@ function verifySignatures (
     else if (signature.parentNode === assertion && assertionSignature == null) assertionSignature = signature
     else throw new errors.SamlSignature('a signature on an element the gateway does not consume')
   }
-  if (responseSignature == null && assertionSignature == null) throw new errors.SamlSignature('the response is not signed')
+  if (responseSignature == null && assertionSignature == null) {
+    if (!envelopeSigned) throw new errors.SamlSignature('the response is not signed')
+    // The Response signature verified over the ciphertext of this very assertion: it counts as a
+    // Response signature, and only where a Response signature alone is enough.
+    if (exp.wantAssertionsSigned) throw new errors.SamlUnsignedAssertion()
+    return { response, assertion }
+  }
 
   const keys = idpKeys(exp.idpCerts)
   const idCount = idCounter(doc)
@@ -124,6 +139,8 @@ function readAssertion ({ response, assertion }: SignedParts, exp: ResponseExpec
     issuer,
     nameId,
     nameIdFormat: attr(nameIdEl, 'Format'),
+    nameQualifier: attr(nameIdEl, 'NameQualifier'),
+    spNameQualifier: attr(nameIdEl, 'SPNameQualifier'),
     sessionIndex: attr(authn[0], 'SessionIndex'),
     inResponseTo: attr(confirmation, 'InResponseTo'),
     ...limits,

@@ -12,6 +12,7 @@ import {
 } from 'libxml2-wasm'
 import { errors } from '../../errors.js'
 import { parseXml, refuseDoctype, shortReason } from './xml.js'
+import { prescanXml } from './xml-limits.js'
 
 const ROOT_SCHEMA = 'saml-schema-protocol-2.0.xsd'
 // No entity substitution, no DTD loading, no network: the caller has refused DOCTYPE already,
@@ -70,11 +71,13 @@ export function validateSchema (xml: string): void {
 }
 
 /**
- * The gate every inbound SAML message passes: no DTD, well-formed, schema-valid. Returns the
- * parsed document; throws SAML_DOCTYPE, SAML_MALFORMED or SAML_SCHEMA.
+ * The gate every inbound SAML message passes: no DTD, within the shape limits (a linear scan, before
+ * any parser), well-formed, schema-valid. Returns the parsed document; throws SAML_DOCTYPE,
+ * SAML_TOO_COMPLEX, SAML_MALFORMED or SAML_SCHEMA.
  */
 export function parseInboundSaml (xml: string): Document {
   refuseDoctype(xml)
+  prescanXml(xml)
   const doc = parseXml(xml)
   validateSchema(xml)
   return doc

@@ -87,7 +87,7 @@ export function idCounter (doc: Document): (id: string) => number {
 
 /** Checks the shape and algorithms of the signature, verifies it, and returns the signed canonical XML. */
 export function verifyEnvelopedSignature (check: EnvelopedSignatureCheck): string {
-  const { signature, signed } = check
+  const { signature } = check
   const signedInfos = childElements(signature, NS.ds, 'SignedInfo')
   if (signedInfos.length !== 1) throw new errors.SamlSignature('expected one SignedInfo')
   const signedInfo = signedInfos[0]
@@ -156,7 +156,10 @@ const DIGEST_HASHES: Record<string, string> = {
   'http://www.w3.org/2001/04/xmlenc#sha512': 'sha512'
 }
 
-/** The parts of xml-crypto's SignedXml used here that its typings keep private. */
+/**
+ * The parts of xml-crypto's SignedXml used here that its typings keep private. package.json pins
+ * xml-crypto's exact version; test/sp/read/xml-crypto-internals.test.ts fails when these change.
+ */
 interface SignedXmlInternals {
   canonicalizationAlgorithm?: string
   signatureAlgorithm?: string

@@ -1,10 +1,13 @@
-// The AuthnRequest that starts a login: HTTP-Redirect binding, signed when an SP key is configured.
-import type { SamlEntities } from './entities.js'
+// The AuthnRequest that starts a login, in the binding the IdP takes (HTTP-Redirect, or HTTP-POST
+// through an auto-submitting form), signed when an SP key is configured. Its NameIDPolicy asks for
+// GATEWAY_NAMEID_FORMAT with AllowCreate="true".
+import { outgoing, type OutgoingMessage, type SamlEntities } from './entities.js'
 
-/** The AuthnRequest as a redirect URL to the IdP, and its ID to remember. */
-export function createLoginRedirect (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, url: string } {
-  const { id, context } = entities.sp.createLoginRequest(entities.idp, 'redirect', {
+/** The AuthnRequest on its way to the IdP, and its ID to remember. */
+export function createLoginRequest (entities: SamlEntities, opts: { forceAuthn?: boolean }): { id: string, message: OutgoingMessage } {
+  const { binding, url } = entities.endpoints.sso
+  const { id, context } = entities.sp.createLoginRequest(entities.idp, binding, {
     forceAuthn: opts.forceAuthn === true ? true : undefined
   }) as { id: string, context: string }
-  return { id, url: context }
+  return { id, message: outgoing(binding, url, 'SAMLRequest', context) }
 }

@@ -1,11 +1,11 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { buildTestApp, ENTRA_ENTRYPOINT } from '../../helpers/app.js'
 import { startUpstream, type StubUpstream } from '../../helpers/upstream.js'
 import { buildResponse, TEST_NAME_ID, TEST_NOW as TEST_NOW_MS } from '../../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../../helpers/login.js'
 import type { TestApp } from '../../helpers/app.js'
 
-async function setup (t: Tap.Test, env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
+async function setup (t: Test, env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
   let app: TestApp | undefined
   const upstream = await startUpstream({
     issuer: 'https://motion.example.com/api/auth/saml',
@@ -16,8 +16,6 @@ async function setup (t: Tap.Test, env: Record<string, string> = {}): Promise<Te
   app = await buildTestApp(t, { env: { GATEWAY_UPSTREAM_LOGIN_URL: upstream.url, ...env } })
   return { ...app, upstream }
 }
-type Tap = typeof t
-declare namespace Tap { type Test = Parameters<Parameters<Tap['test']>[1]>[0] }
 
 t.test('GET /api/auth/saml without a session redirects to the IdP with a remembered, browser-bound AuthnRequest', async (t) => {
   const { app } = await setup(t)
@@ -30,12 +28,12 @@ t.test('GET /api/auth/saml without a session redirects to the IdP with a remembe
   t.match(xml, /AssertionConsumerServiceURL="https:\/\/motion\.example\.com\/api\/auth\/saml\/callback"/)
   t.match(xml, /<saml:Issuer>https:\/\/motion\.example\.com<\/saml:Issuer>/)
   t.notMatch(xml, /ForceAuthn="true"/)
-  const binding = ([] as string[]).concat(res.headers['set-cookie'] as string[]).find((c) => c.startsWith('saml_gateway_request='))
+  const binding = ([] as string[]).concat(res.headers['set-cookie'] as string[]).find((c) => c.startsWith('__Host-saml_gateway_request='))
   t.ok(binding, 'binding cookie set')
   t.match(binding!, /HttpOnly/)
   t.match(binding!, /Secure/)
   t.match(binding!, /SameSite=None/)
-  t.match(binding!, /Path=\/api\/auth\/saml/)
+  t.match(binding!, /Path=\/;/)
   t.ok(await app.gateway.store.takeOnce('authn', id), 'request ID remembered in the store')
 
   const forced = await send(app, newBrowser(), { url: '/api/auth/saml/login?forceAuthn=1' })
@@ -45,13 +43,13 @@ t.test('GET /api/auth/saml without a session redirects to the IdP with a remembe
 t.test('SP-initiated login: ACS validates, makes a new session and hands a verified identity to the upstream', async (t) => {
   const { app, upstream } = await setup(t)
   const browser = newBrowser()
-  browser.jar.saml_gateway_session = 'planted-by-attacker'
+  browser.jar['__Host-saml_gateway_session'] = 'planted-by-attacker'
   const { acs, requestId } = await loginThroughIdp(app, browser, {}, '/queue?tab=2')
   t.equal(acs.statusCode, 302, 'upstream answer relayed')
   t.equal(acs.headers.location, '/welcome')
   const cookies = ([] as string[]).concat(acs.headers['set-cookie'] as string[])
   t.ok(cookies.some((c) => c.startsWith('motion_session=abc')), "upstream's cookie relayed")
-  const session = cookies.find((c) => c.startsWith('saml_gateway_session='))
+  const session = cookies.find((c) => c.startsWith('__Host-saml_gateway_session='))
   t.ok(session, 'gateway session cookie set')
   t.match(session!, /HttpOnly/)
   t.match(session!, /Secure/)
@@ -194,7 +192,7 @@ t.test('multi-login: a 300 answer shows a chooser; the choice needs the CSRF tok
   t.equal(forged.json().error, 'CSRF_TOKEN')
   const missing = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '42' }, headers: { accept: 'application/json' } })
   t.equal(missing.json().error, 'CSRF_TOKEN')
-  const other = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '99', csrf } , headers: { accept: 'application/json' } })
+  const other = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '99', csrf }, headers: { accept: 'application/json' } })
   t.equal(other.json().error, 'CSRF_TOKEN', 'a profile that was not offered')
   const chosen = await send(app, browser, { url: '/api/auth/saml/profile', form: { profile: '42', csrf } })
   t.equal(chosen.statusCode, 302)
@@ -231,11 +229,11 @@ t.test('session TTL: past GATEWAY_SESSION_TTL the session is gone and login goes
 
 t.test('nginx auth_request: 204 with an identity bound to the original method and URI, or 401', async (t) => {
   const { app } = await setup(t)
-  const anonymous = await send(app, newBrowser(), { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1', 'x-original-method': 'GET' } })
+  const anonymous = await send(app, newBrowser(), { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1', 'x-original-method': 'GET', 'x-gateway-auth-request': '1' } })
   t.equal(anonymous.statusCode, 401)
   const browser = newBrowser()
   await loginThroughIdp(app, browser)
-  const res = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1?x=2', 'x-original-method': 'DELETE' } })
+  const res = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': '/reports/1?x=2', 'x-original-method': 'DELETE', 'x-gateway-auth-request': '1' } })
   t.equal(res.statusCode, 204)
   const token = res.headers['x-gateway-identity'] as string
   const { verifyIdentity } = await import('../../../src/identity/verify.js')
@@ -245,7 +243,7 @@ t.test('nginx auth_request: 204 with an identity bound to the original method an
   t.equal(id.sub, TEST_NAME_ID)
   await t.rejects(verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'GET', url: 'https://motion.example.com/reports/1' }), { code: 'IDENTITY_BINDING' })
   await t.rejects(verifyIdentity({ 'x-gateway-identity': token }, { ...common, audience, method: 'DELETE', url: 'https://motion.example.com/admin' }), { code: 'IDENTITY_BINDING' })
-  const offsite = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': 'https://evil.example/x', accept: 'application/json' } })
+  const offsite = await send(app, browser, { url: '/api/auth/saml/auth', headers: { 'x-original-uri': 'https://evil.example/x', 'x-original-method': 'GET', 'x-gateway-auth-request': '1', accept: 'application/json' } })
   t.equal(offsite.statusCode, 400)
 })
 

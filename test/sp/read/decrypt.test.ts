@@ -40,11 +40,11 @@ t.test('an encrypted, signed assertion is decrypted with GATEWAY_SP_KEY and acce
   t.equal(both.nameId, TEST_NAME_ID, 'with a Response signature over the ciphertext too')
 })
 
-t.test('without an SP key, or encrypted to another key, or tampered: SAML_ENCRYPTED', async (t) => {
+t.test('without an SP key: SAML_ENCRYPTED; encrypted to another key, or tampered: SAML_DECRYPTION', async (t) => {
   const b64 = await encryptedResponse()
   t.throws(() => validateLoginResponse(b64, testExpectations(), TEST_NOW), { code: 'SAML_ENCRYPTED' })
   const doc1 = await encryptedResponse({ cert: ATTACKER_CERT })
-  t.throws(() => validateLoginResponse(doc1, withKey, TEST_NOW), { code: 'SAML_ENCRYPTED' })
+  t.throws(() => validateLoginResponse(doc1, withKey, TEST_NOW), { code: 'SAML_DECRYPTION' })
   const xml = Buffer.from(b64, 'base64').toString()
   // Flip the content ciphertext (the last CipherValue: the one after the encrypted key).
   const values = [...xml.matchAll(/<xenc:CipherValue>([^<]+)<\/xenc:CipherValue>/g)]
@@ -53,16 +53,17 @@ t.test('without an SP key, or encrypted to another key, or tampered: SAML_ENCRYP
   flipped[flipped.length - 20] ^= 0xff
   const tampered = xml.replace(last[1], flipped.toString('base64'))
   t.not(tampered, xml)
-  t.throws(() => validateLoginResponse(toBase64(tampered), withKey, TEST_NOW), { code: /^SAML_/ })
+  t.throws(() => validateLoginResponse(toBase64(tampered), withKey, TEST_NOW), { code: 'SAML_DECRYPTION' })
 })
 
 t.test('after decryption every check still applies', async (t) => {
   const doc2 = await encryptedResponse({ audience: 'https://other.example' })
   t.throws(() => validateLoginResponse(doc2, withKey, TEST_NOW), { code: 'SAML_AUDIENCE' })
   const doc3 = await encryptedResponse({ signer: 'attacker' })
-  t.throws(() => validateLoginResponse(doc3, withKey, TEST_NOW), { code: 'SAML_SIGNATURE' })
+  // Up to the decrypted assertion's signature, one code for every failure (test/sp/decryption-oracle.test.ts).
+  t.throws(() => validateLoginResponse(doc3, withKey, TEST_NOW), { code: 'SAML_DECRYPTION' })
   const doc4 = await encryptedResponse({ sign: 'none' })
-  t.throws(() => validateLoginResponse(doc4, withKey, TEST_NOW), { code: 'SAML_SIGNATURE' })
+  t.throws(() => validateLoginResponse(doc4, withKey, TEST_NOW), { code: 'SAML_DECRYPTION' })
   const doc5 = await encryptedResponse({ times: { scdNotOnOrAfter: -1000, notOnOrAfter: -1000 } })
   t.throws(() => validateLoginResponse(doc5, withKey, TEST_NOW + 200_000), { code: 'SAML_EXPIRED' })
   const forgedEnvelope = await encryptedResponse({ signResponse: true })

@@ -29,7 +29,7 @@ export function launchChromium (): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true })
 }
 
-export const SCREENSHOTS = fileURLToPath(new URL('../../../test-results/screenshots/', import.meta.url))
+export const SCREENSHOTS = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url))
 
 /** The page as a person sees it, for looking at after the run: test-results/screenshots/<name>.png. */
 export async function screenshot (page: Page, name: string): Promise<string> {

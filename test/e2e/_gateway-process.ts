@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { baseEnv, REPO_ROOT } from '../../helpers/app.js'
+import { baseEnv, REPO_ROOT } from '../helpers/app.js'
 
 export interface GatewayProcess {
   port: number

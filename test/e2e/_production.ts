@@ -1,7 +1,9 @@
-// The demo's parts wired as production is: nginx (deploy/nginx.conf) on https is the public origin,
-// DOMAIN is nginx's host:port, so the ACS is https://DOMAIN/api/auth/saml/callback; nginx sends
-// /api/auth/saml* to the gateway and everything else to the stand-in Motion, which hands nothing
-// on to the gateway itself (its own proxy is a development convenience: here it would be a bug).
+// The demo's parts wired as production is: nginx on https is the public origin, running a
+// Motion-like site with deploy/nginx/saml-gateway.conf included (or, with kind "full",
+// deploy/nginx/motion-site.conf); DOMAIN is nginx's host:port, so the ACS is
+// https://DOMAIN/api/auth/saml/callback; nginx sends /api/auth/saml* to the gateway and everything
+// else to the stand-in Motion, which hands nothing on to the gateway itself (its own proxy is a
+// development convenience: here it would be a bug).
 //
 // Not demo/stack.ts's startDemo: it makes the stand-in Motion's http URL the origin that the IdP
 // registers (entity ID, ACS, SLO) and the gateway's DOMAIN, and has no option for another one.
@@ -9,11 +11,11 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../../../src/app.js'
-import { loadConfig, type Config } from '../../../src/config/index.js'
-import { startDemoIdp, type DemoIdp } from '../../../demo/idp.js'
-import { startStandInMotion, type StandInMotion } from '../../../demo/motion.js'
-import { freePort, makeCertificate, startNginx, type Nginx } from './_nginx.js'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config/index.js'
+import { startDemoIdp, type DemoIdp } from '../../demo/idp.js'
+import { startStandInMotion, type StandInMotion } from '../../demo/motion.js'
+import { freePort, makeCertificate, startNginx, type Nginx, type SiteKind } from './_nginx.js'
 
 export interface Production {
   /** https://127.0.0.1:<nginx> — DOMAIN's origin. */
@@ -32,7 +34,7 @@ export interface Production {
 const HOST = '127.0.0.1'
 const BASE_PATH = '/api/auth/saml'
 
-export async function startProduction (dir: string): Promise<Production> {
+export async function startProduction (dir: string, kind: SiteKind = 'motion'): Promise<Production> {
   const closers: Array<() => Promise<void>> = []
   const closeAll = async () => {
     // Front to back: nginx first, so nothing new reaches the servers behind it.
@@ -92,6 +94,7 @@ export async function startProduction (dir: string): Promise<Production> {
     mkdirSync(nginxDir, { recursive: true })
     const nginx = await startNginx({
       dir: nginxDir,
+      kind,
       site: {
         host: HOST,
         httpsPort,

@@ -20,6 +20,7 @@ import { NS, parse } from './_dom.js'
 import { testIdp, type AttackSource } from './_source.js'
 import { loginAttacks } from './_login-attacks.js'
 import { logoutAttacks } from './_logout-attacks.js'
+import { parserAttacks } from './_parser-attacks.js'
 import type { Attack } from './_attack.js'
 
 export { xsw, wrapRoot, XSW_KINDS, type XswKind } from './_xsw.js'
@@ -30,7 +31,7 @@ export { logoutAttacks } from './_logout-attacks.js'
 
 /** Every attack, login responses first, then logout messages. */
 export function catalogue (src: AttackSource = testIdp): Attack[] {
-  return [...loginAttacks(src), ...logoutAttacks(src)]
+  return [...loginAttacks(src), ...logoutAttacks(src), ...parserAttacks()]
 }
 
 export type SignatureStatus = 'IdP key ✓' | 'KeyInfo key ✓' | 'HMAC keyed by the IdP certificate ✓' | '✗' | 'none'
