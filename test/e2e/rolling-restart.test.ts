@@ -70,11 +70,15 @@ t.test('SIGTERM one instance, then the other, during a login storm: no login fai
   const okSoFar = () => outcomes.filter((o) => o === 'ok').length
   const waitForLogins = async (n: number) => { const target = okSoFar() + n; while (okSoFar() < target && storming) await new Promise((resolve) => setTimeout(resolve, 50)) }
 
+  /** As an operator does: the next instance stops only once nginx sends logins to this one again (after fail_timeout). */
+  const servedBy = (g: GatewayProcess, after: number) => nginx.access().slice(after).some((e) => e.upstream === `127.0.0.1:${g.port}` && e.status < 500)
+  const waitUntilServing = async (g: GatewayProcess) => { const after = nginx.access().length; while (!servedBy(g, after) && storming) await new Promise((resolve) => setTimeout(resolve, 100)) }
   await waitForLogins(10)
   for (const g of gateways) {
     exits.push(await g.stop('SIGTERM'))
     await waitForLogins(10) // the other instance alone
     await g.restart()
+    await waitUntilServing(g)
     await waitForLogins(10)
   }
   storming = false
@@ -84,6 +88,7 @@ t.test('SIGTERM one instance, then the other, during a login storm: no login fai
   t.same(exits, [{ code: 0, signal: null }, { code: 0, signal: null }], 'each instance exited 0 on SIGTERM')
   t.ok(outcomes.length >= 60, `${outcomes.length} logins during the restarts`)
   t.same(failed, [], 'no login failed')
+  if (failed.length > 0) t.comment(nginx.errorLog().split('\n').filter((l) => !l.includes('Connection refused')).slice(0, 8).join('\n'))
   const served = new Set(nginx.access().filter((e) => e.uri.startsWith('/api/auth/saml')).flatMap((e) => e.upstream.split(', ')))
   t.ok(ports.every((p) => served.has(`127.0.0.1:${p}`)), 'both instances served logins')
   t.comment(`logins: ${outcomes.length}, failed: ${failed.length}; nginx retried ${nginx.access().filter((e) => e.upstream.includes(',')).length} request(s) on the other instance`)
