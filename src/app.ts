@@ -17,6 +17,7 @@ import healthRoutes from './http/routes/health.js'
 import loginRoutes from './http/routes/login.js'
 import logoutRoutes from './http/routes/logout.js'
 import { unsolicitedLogins } from './http/unsolicited-login.js'
+import { parseForm } from './http/form.js'
 import { loggerOptions } from './logger.js'
 import { spMetadata } from './sp/write/metadata.js'
 
@@ -69,7 +70,7 @@ async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<vo
     countSessions: () => store.countSessions(),
     now
   })
-  await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024 })
+  await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024, parser: parseForm })
   await app.register(sessionPlugin, { store, secret: gateway.sessionSecret, ttlMs: config.session.ttlMs, basePath, secure })
   // Before the routes: it marks the login, ACS and SLO routes as they are added.
   await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })

@@ -161,7 +161,7 @@ t.test('item 6: a cross-site logout asks first', async (t) => {
   rows.push({ id: 'logout-same-site', attack: "(control) Motion's own logout link (`Sec-Fetch-Site: same-origin`)", outcome: `${outcome(sameSite)}: signed out` })
 })
 
-t.test("item 9: an error page says only what the gateway wrote", async (t) => {
+t.test('item 9: an error page says only what the gateway wrote', async (t) => {
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(String(chunk)); done() } })
   const h = await buildTestApp(t, { env: { GATEWAY_LOG_LEVEL: 'info', GATEWAY_RATE_LIMIT: '0' }, deps: { logger: { stream } } })

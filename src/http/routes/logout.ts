@@ -73,7 +73,7 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
   const sloEndpoint = async (request: FastifyRequest, reply: FastifyReply) => {
     const message = await readLogout(request.method === 'GET'
       ? { binding: 'redirect', rawQuery: rawQuery(request.raw.url ?? '') }
-      : { binding: 'post', body: { ...(request.body ?? {}) as Record<string, unknown> } }, now())
+      : { binding: 'post', body: messageFields(request.body) }, now())
 
     if (message.kind === 'response') {
       const { success, status } = await logout.complete(message)
@@ -114,6 +114,17 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
 }
 
 interface LogoutBody { csrf?: unknown, returnTo?: unknown }
+
+/** The form fields a logout message is read from, strings only: all a validator worker is sent. */
+function messageFields (body: unknown): Record<string, string> {
+  const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+  const fields: Record<string, string> = {}
+  for (const name of ['SAMLRequest', 'SAMLResponse', 'RelayState']) {
+    const value = form[name]
+    if (typeof value === 'string') fields[name] = value
+  }
+  return fields
+}
 
 function validLogoutToken (request: FastifyRequest, token: unknown): boolean {
   const expected = request.session.logoutCsrf

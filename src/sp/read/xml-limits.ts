@@ -29,7 +29,6 @@ export const XML_LIMITS: Readonly<XmlLimits> = Object.freeze({
   maxNamespacesInScope: 40
 })
 
-const LT = 60 // <
 const GT = 62 // >
 const SLASH = 47
 const BANG = 33
