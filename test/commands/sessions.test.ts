@@ -28,7 +28,7 @@ async function signedIn (t: Test, store: 'sqlite' | 'redis'): Promise<Fixture> {
   const logout = await startUpstream({ issuer: ISSUER, audience: () => new URL(login.url).origin, jwks: () => a!.app.gateway.identityKeys.jwks, now: () => TEST_NOW }, '/api/logout/saml')
   t.teardown(() => Promise.all([login.close(), logout.close()]))
   logout.answer = (_h, res) => { res.writeHead(204); res.end() }
-  if (store === 'redis') await (await import('ioredis')).Redis.prototype.flushall.call(await connected(redis.url))
+  if (store === 'redis') await (await connected(redis.url)).flushall()
   const env = {
     GATEWAY_SESSION_STORE: store,
     GATEWAY_REDIS_URL: store === 'redis' ? redis.url : undefined,

@@ -3,7 +3,7 @@
 // one, logins answer 503 STORE_UNAVAILABLE — nothing else, and none hangs — and then resume by
 // themselves; a session made before is still live, and an assertion accepted before is still a
 // replay after: the replay cache and one-time IDs were acknowledged by a replica (WAIT) first.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { performance } from 'node:perf_hooks'
 import { buildTestApp, type TestApp } from '../helpers/app.js'
 import { startSentinels, SENTINEL_NAME, DOWN_AFTER_MS } from '../helpers/redis-sentinel.js'
@@ -20,7 +20,7 @@ const ISSUER = 'https://motion.example.com/api/auth/saml'
 const json = { accept: 'application/json' }
 
 /** A gateway configured as an operator would: GATEWAY_REDIS_SENTINELS and the primary's name. */
-async function gateway (t: Parameters<Parameters<typeof t.test>[1]>[0], replicasToAck?: number): Promise<TestApp> {
+async function gateway (t: Test, replicasToAck?: number): Promise<TestApp> {
   const upstream = await startUpstream({ issuer: ISSUER, jwks: () => ({ keys: [] }) })
   t.teardown(() => upstream.close())
   const env = {
@@ -88,11 +88,11 @@ t.test('kill the primary during a stream of logins', async (t) => {
   t.equal(acs.statusCode, 302, 'a session made before the failover')
 
   const attempts: Attempt[] = []
-  let streaming = true
+  const stream$ = { on: true }
   let killedAt = Infinity
   let newPrimaryAt = Infinity
   const stream = Promise.all([a, b].map(async (app) => {
-    while (streaming) {
+    while (stream$.on) {
       attempts.push(await timedLogin(app))
       // inject never touches the network: without this, a stream of fast 503s would starve the
       // event loop, and with it the reconnection it waits for.
@@ -112,7 +112,7 @@ t.test('kill the primary during a stream of logins', async (t) => {
   newPrimaryAt = performance.now()
   t.not(newPort, oldPort, 'the sentinels elected a new primary')
   await until(() => okAfter(newPrimaryAt) >= 20, 60_000)
-  streaming = false
+  stream$.on = false
   await stream
 
   const during = attempts.filter((x) => x.at >= killedAt)

@@ -61,18 +61,18 @@ async function login (i: number): Promise<string> {
 
 t.test('SIGTERM one instance, then the other, during a login storm: no login fails', async (t) => {
   const outcomes: string[] = []
-  let storming = true
+  const storm$ = { on: true }
   const worker = async (w: number) => {
-    for (let i = 0; storming; i++) outcomes.push(await login(w * 100_000 + i).catch((err: Error) => `error ${err.message}`))
+    for (let i = 0; storm$.on; i++) outcomes.push(await login(w * 100_000 + i).catch((err: Error) => `error ${err.message}`))
   }
   const storm = Promise.all(Array.from({ length: 4 }, (_, w) => worker(w)))
   const exits: Array<{ code: number | null, signal: string | null }> = []
   const okSoFar = () => outcomes.filter((o) => o === 'ok').length
-  const waitForLogins = async (n: number) => { const target = okSoFar() + n; while (okSoFar() < target && storming) await new Promise((resolve) => setTimeout(resolve, 50)) }
+  const waitForLogins = async (n: number) => { const target = okSoFar() + n; while (okSoFar() < target && storm$.on) await new Promise((resolve) => setTimeout(resolve, 50)) }
 
   /** As an operator does: the next instance stops only once nginx sends logins to this one again (after fail_timeout). */
   const servedBy = (g: GatewayProcess, after: number) => nginx.access().slice(after).some((e) => e.upstream === `127.0.0.1:${g.port}` && e.status < 500)
-  const waitUntilServing = async (g: GatewayProcess) => { const after = nginx.access().length; while (!servedBy(g, after) && storming) await new Promise((resolve) => setTimeout(resolve, 100)) }
+  const waitUntilServing = async (g: GatewayProcess) => { const after = nginx.access().length; while (!servedBy(g, after) && storm$.on) await new Promise((resolve) => setTimeout(resolve, 100)) }
   await waitForLogins(10)
   for (const g of gateways) {
     exits.push(await g.stop('SIGTERM'))
@@ -81,7 +81,7 @@ t.test('SIGTERM one instance, then the other, during a login storm: no login fai
     await waitUntilServing(g)
     await waitForLogins(10)
   }
-  storming = false
+  storm$.on = false
   await storm
 
   const failed = outcomes.filter((o) => o !== 'ok')
