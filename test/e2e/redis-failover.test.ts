@@ -80,6 +80,16 @@ t.test('the cost of WAIT 1 per login and per replay-cache write', async (t) => {
   t.comment(`replay-cache write median: ${median(writes.with).toFixed(3)} ms with WAIT 1, ${median(writes.without).toFixed(3)} ms without (n=200 each)`)
 })
 
+t.test('no replica acknowledges: 503 STORE_UNAVAILABLE, never an unreplicated acceptance', async (t) => {
+  // Five replicas asked for, two exist: WAIT times out (500 ms) with too few acknowledgements.
+  const app = await gateway(t, 5)
+  const started = performance.now()
+  const attempt = await timedLogin(app)
+  t.equal(attempt.status, 503)
+  t.equal(attempt.error, 'STORE_UNAVAILABLE')
+  t.ok(performance.now() - started < 2000 + 1000, 'answered within the bound')
+})
+
 t.test('kill the primary during a stream of logins', async (t) => {
   const a = await gateway(t)
   const b = await gateway(t)
