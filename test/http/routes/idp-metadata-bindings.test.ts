@@ -84,7 +84,7 @@ t.test('metadata with HTTP-POST only: a signed AuthnRequest posted by an auto-su
   t.equal(logout.statusCode, 200)
   const logoutForm = formOf(logout.body)
   t.equal(logoutForm.action, SLO)
-  t.equal(logoutForm.fields.RelayState, '/')
+  t.equal(logoutForm.fields.RelayState, config.postLogoutUrl, 'where the person lands afterwards')
   const logoutRequest = await realIdp().parseLogoutRequest(sp, 'post', { body: { SAMLRequest: logoutForm.fields.SAMLRequest } })
   t.equal(logoutRequest.extract.nameID, 'p-123', "the IdP's samlify verified our signed LogoutRequest")
 })
