@@ -44,7 +44,10 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: config.validation.maxMessageBytes + 16 * 1024,
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: true },
+    // While closing, a request on a connection still open is served (and its connection closed),
+    // not refused: the store is open until the last one ends (runtime/graceful-shutdown.ts).
+    return503OnClosing: false
   })
   const gateway = await createGateway(config, { ...deps, log: app.log, onStoreError: () => app.metrics?.storeErrors.inc() })
   app.decorate('gateway', gateway)

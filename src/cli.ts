@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// The saml-gateway command: serve (default) | check | metadata | logs. Each command lives in commands/.
+// The saml-gateway command: serve (default) | check | metadata | logs | sessions |
+// rotate-identity-key. Each command lives in commands/.
 import { serve } from './server.js'
 import { ConfigError } from './config/index.js'
 import { checkConfiguration, formatReport } from './commands/check.js'
 import { metadataXml } from './commands/metadata.js'
 import { printLogs } from './commands/logs.js'
 
-const USAGE = `usage: saml-gateway [serve | check | metadata | logs | help]
+const USAGE = `usage: saml-gateway [serve | check | metadata | logs | sessions | rotate-identity-key | help]
   serve      run the gateway (reads the environment and .env, or GATEWAY_ENV_FILE)
   check      test the configuration: every problem with its fix, then the values for Entra
   metadata   print the SP metadata XML to paste into the IdP
   logs       read the gateway's JSON log on stdin, print it for people:
                journalctl -u saml-gateway -o cat | saml-gateway logs
+  sessions list [--email E | --nameid N] [--json]       who is signed in, on every instance
+  sessions revoke (--email E | --nameid N | --all)      end sessions now, and tell the upstream
+  rotate-identity-key [--grace 10m] [--retain 10m]      a new identity key for every instance
 Settings come from the environment and ./.env, or the file GATEWAY_ENV_FILE names
 (e.g. GATEWAY_ENV_FILE=/var/opt/motion2/.env). Exit status 78: the configuration is unusable.
 `
+const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) }
 
 const HELP: Record<string, string> = {
   serve: `usage: saml-gateway serve
@@ -30,6 +35,16 @@ const HELP: Record<string, string> = {
   logs: `usage: saml-gateway logs < gateway.log
   Reads JSON log lines on stdin and prints them for people: UTC time, level, code, message,
   the expected and received values of a rejection, and the reference (correlation id).
+`,
+  sessions: `usage: saml-gateway sessions list [--email E | --nameid N] [--json]
+       saml-gateway sessions revoke (--email E | --nameid N | --all)
+  Lists or ends the sessions in the store every gateway shares (SQLite or Redis). A revoked
+  session is refused by every instance at its next request; GATEWAY_UPSTREAM_LOGOUT_URL is told.
+  Exit 2: the upstream did not acknowledge every notice.
+`,
+  'rotate-identity-key': `usage: saml-gateway rotate-identity-key [--grace 10m] [--retain 10m]
+  Adds a new key to the identity keyring the gateways share: published at once, signing after the
+  grace (at least 5.5 minutes), the old key published for --retain after that.
 `
 }
 
@@ -60,6 +75,10 @@ async function main (argv: string[]): Promise<number> {
     case 'logs':
       await printLogs(process.stdin, process.stdout)
       return 0
+    case 'sessions':
+      return await (await import('./commands/sessions.js')).sessionsCommand(argv.slice(1), io)
+    case 'rotate-identity-key':
+      return await (await import('./commands/rotate-identity-key.js')).rotateIdentityKeyCommand(argv.slice(1), io)
     case 'help': case '--help': case '-h':
       process.stdout.write(USAGE)
       return 0

@@ -4,12 +4,12 @@
 import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
 import type { Config } from './config/index.js'
-import { loadIdentityKeys, type IdentityKeys } from './identity/keys.js'
+import type { IdentityKeys } from './identity/keys.js'
 import { createIdentityMinter } from './identity/mint.js'
 import { IdpTrust, type TrustLogger } from './runtime/idp-trust.js'
 import { acquireValidatorPool } from './runtime/shared-validator-pool.js'
 import { createStore } from './session/create-store.js'
-import { loadOrCreateSessionSecret } from './session/secret.js'
+import { loadSharedState } from './session/shared-state.js'
 import { guardStore } from './session/store-guard.js'
 import type { GatewayStore } from './session/store.js'
 import { LoginFlow, type ResponseValidator } from './sp/login-flow.js'
@@ -60,12 +60,15 @@ export interface Gateway {
 export async function createGateway (config: Config, deps: GatewayDependencies): Promise<Gateway> {
   const now = deps.now ?? Date.now
   const { log } = deps
-  const rawStore = deps.store ?? createStore(config.session.store, { dataDir: config.dataDir, redisUrl: config.session.redisUrl, now, logger: log })
+  const rawStore = deps.store ?? createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis, now, logger: log })
   const store = guardStore(rawStore, (err) => {
     log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed')
     deps.onStoreError?.(err)
   })
-  const identityKeys = deps.identityKeys ?? await loadIdentityKeys({ dataDir: config.dataDir, ...config.identity })
+  // The cookie secret and the identity keys: configured, or shared by every instance on the store.
+  const shared = await loadSharedState(rawStore, config, { now, identityKeys: deps.identityKeys })
+  for (const problem of shared.disagreements) log.error({ code: 'SHARED_SECRET_MISMATCH' }, problem)
+  const { identityKeys } = shared
   // The SAML schemas are compiled once per process, here rather than at the first login.
   initSchemaValidator()
   const idpTrust = await startIdpTrust(config, log, now)
@@ -108,9 +111,10 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
     readLogout: pool !== undefined
       ? async (input, nowMs) => await pool.readLogout(input, sloExpectations, nowMs)
       : async (input, nowMs) => readLogoutMessage(input, sloExpectations, nowMs),
-    sessionSecret: loadOrCreateSessionSecret(config.dataDir, config.session.secret),
+    sessionSecret: shared.sessionSecret,
     now,
     close: async () => {
+      shared.stop()
       idpTrust.stop()
       await pool?.release()
       await rawStore.close()
@@ -118,7 +122,7 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
   }
 }
 
-function createUpstream (config: Config, keys: IdentityKeys, now: () => number, dispatcher?: Dispatcher): Upstream {
+export function createUpstream (config: Config, keys: IdentityKeys, now: () => number, dispatcher?: Dispatcher): Upstream {
   return new Upstream({
     loginUrl: config.upstream.loginUrl,
     logoutUrl: config.upstream.logoutUrl,

@@ -1,6 +1,7 @@
 // Entry point: configuration, app, listen; close gracefully on SIGINT/SIGTERM. No logic here.
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config/index.js'
+import { DEFAULT_SHUTDOWN, onShutdownSignal } from './runtime/graceful-shutdown.js'
 
 export async function serve (): Promise<void> {
   let config
@@ -17,13 +18,8 @@ export async function serve (): Promise<void> {
   const app = await buildApp(config)
   for (const warning of config.warnings) app.log.warn({ code: 'CONFIG_WARNING' }, warning)
 
-  let closing = false
-  const close = (signal: string) => {
-    if (closing) return
-    closing = true
-    app.log.info({ signal }, 'closing')
-    app.close().then(() => process.exit(0), (err) => { app.log.error({ err }, 'close failed'); process.exit(1) })
-  }
+  // Drain, finish what is in flight (bounded), close the store, exit 0: see runtime/graceful-shutdown.ts.
+  const close = onShutdownSignal(app, { ...DEFAULT_SHUTDOWN, exit: (code) => process.exit(code) })
   process.once('SIGINT', close)
   process.once('SIGTERM', close)
 

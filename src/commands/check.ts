@@ -6,6 +6,11 @@ import { request } from 'undici'
 import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import { entraTenant } from '../sp/entra.js'
+import { compareAgreement, disagreement } from '../session/shared-secrets.js'
+import { identityTag, sessionTag } from '../session/shared-state.js'
+import { loadIdentityKeys } from '../identity/keys.js'
+import { looserModes } from '../session/file-modes.js'
+import type { GatewayStore } from '../session/store.js'
 import { claimMapping, formatClaimMapping, idpMetadataFindings, type ClaimMappingRow } from './check-interop.js'
 
 export interface CheckReport {
@@ -45,9 +50,10 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
     idpMetadataFindings(config, timeoutMs)
   ])
   if (upstream !== undefined) problems.push(upstream)
-  if (store !== undefined) problems.push(store)
+  problems.push(...store)
   problems.push(...idp.problems)
   warnings.push(...idp.warnings)
+  warnings.push(...looserModes(config.dataDir, secretFiles(config)))
 
   return {
     ok: problems.length === 0,
@@ -137,19 +143,44 @@ async function reachUpstream (config: Config, timeoutMs: number): Promise<string
   }
 }
 
-async function reachStore (config: Config): Promise<string | undefined> {
-  const variable = config.session.store === 'redis' ? 'GATEWAY_REDIS_URL' : 'GATEWAY_DATA_DIR'
+/** The store answers, and the other gateways on it use the same secrets as this configuration. */
+async function reachStore (config: Config): Promise<string[]> {
+  const variable = config.session.store !== 'redis' ? 'GATEWAY_DATA_DIR' : config.session.redis.sentinels !== undefined ? 'GATEWAY_REDIS_SENTINELS' : 'GATEWAY_REDIS_URL'
+  let store: GatewayStore | undefined
   try {
-    const store = createStore(config.session.store, { dataDir: config.dataDir, redisUrl: config.session.redisUrl })
-    try {
-      await store.ping()
-    } finally {
-      await store.close()
-    }
-    return undefined
+    store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis })
+    await store.ping()
   } catch (err) {
-    return `${variable}: the ${config.session.store} session store is unreachable (${(err as Error).message}). Fix: ${config.session.store === 'redis' ? 'start Redis or correct the URL' : 'make the directory writable by the gateway user'}`
+    await store?.close().catch(() => {})
+    return [`${variable}: the ${config.session.store} session store is unreachable (${(err as Error).message}). Fix: ${config.session.store === 'redis' ? 'start Redis or correct the URL' : 'make the directory writable by the gateway user'}`]
   }
+  try {
+    return await agreementProblems(config, store)
+  } catch (err) {
+    return [`${variable}: cannot compare the secrets with the store's (${(err as Error).message})`]
+  } finally {
+    await store.close()
+  }
+}
+
+async function agreementProblems (config: Config, store: GatewayStore): Promise<string[]> {
+  const configured = config.identity.keyFile !== undefined || config.identity.secret !== undefined
+  const keys = configured ? await loadIdentityKeys({ dataDir: config.dataDir, ...config.identity }) : { alg: 'EdDSA' as const, kid: '' }
+  const agreements = [
+    await compareAgreement(store, 'session-secret', sessionTag(config)),
+    await compareAgreement(store, 'identity', identityTag(config, keys))
+  ]
+  return agreements.map(disagreement).filter((d): d is string => d !== undefined)
+}
+
+/** Files the configuration names that hold a key or a secret. */
+function secretFiles (config: Config): Array<[string, string]> {
+  const files: Array<[string, string | undefined]> = [
+    ['GATEWAY_IDENTITY_KEY', config.identity.keyFile],
+    ['GATEWAY_IDENTITY_PREVIOUS_KEY', config.identity.previousKeyFile],
+    ['GATEWAY_SP_KEY', config.sp.keyFile]
+  ]
+  return files.filter((f): f is [string, string] => f[1] !== undefined)
 }
 
 export function formatReport (report: CheckReport): string {

@@ -25,5 +25,6 @@ export function readSp (env: EnvOf<typeof spSchema>, { problems }: ReadContext) 
   if ((key === undefined) !== (cert === undefined)) problems.push('GATEWAY_SP_KEY and GATEWAY_SP_CERT go together: set both or neither')
   /** The NameID format the AuthnRequest asks for (GATEWAY_NAMEID_FORMAT, as a URI). */
   const nameIdFormat: string = NAMEID_FORMATS[env.GATEWAY_NAMEID_FORMAT]
-  return { sp: { entityId: text(env.XC_SAML_ISSUER) ?? '', key, cert, nameIdFormat } }
+  // keyFile: where the key came from, so that `check` can judge the file's mode.
+  return { sp: { entityId: text(env.XC_SAML_ISSUER) ?? '', key, cert, keyFile: text(env.GATEWAY_SP_KEY), nameIdFormat } }
 }

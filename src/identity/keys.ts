@@ -15,6 +15,8 @@ export interface IdentityKeys {
   signingKey: KeyObject | Uint8Array
   /** What /jwks.json publishes: the current public key and, during a rotation, the previous one. */
   jwks: { keys: JWK[] }
+  /** kid and key together, read at one instant (a shared keyring switches keys by the clock). */
+  signer? (): { kid: string, signingKey: KeyObject | Uint8Array }
 }
 
 export interface IdentityKeyOptions {
@@ -68,7 +70,7 @@ async function readEd25519Key (file: string, kind: 'private' | 'public' = 'priva
   return parseEd25519Key(pem, file, kind)
 }
 
-function parseEd25519Key (pem: string, file: string, kind: 'private' | 'public'): KeyObject {
+export function parseEd25519Key (pem: string, file: string, kind: 'private' | 'public'): KeyObject {
   let key: KeyObject
   try {
     // createPublicKey also takes a private key (or a certificate) and derives the public half.
@@ -111,7 +113,7 @@ async function generatedKey (dataDir: string): Promise<KeyObject> {
   return privateKey
 }
 
-async function publicJwk (publicKey: KeyObject): Promise<JWK> {
+export async function publicJwk (publicKey: KeyObject): Promise<JWK> {
   const { kty, crv, x } = await exportJWK(publicKey)
   const kid = await calculateJwkThumbprint({ kty, crv, x }, 'sha256')
   return { kty, crv, x, kid, alg: 'EdDSA', use: 'sig' }

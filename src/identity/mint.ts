@@ -41,7 +41,6 @@ export function createIdentityMinter (keys: IdentityKeys, opts: IdentityMinterOp
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > IDENTITY_MAX_TTL_SECONDS) {
     throw new RangeError(`identity minter: ttlSeconds must be a whole number from 1 to ${IDENTITY_MAX_TTL_SECONDS}`)
   }
-  const header = { alg: keys.alg, kid: keys.kid, typ: IDENTITY_TOKEN_TYPE }
 
   return {
     async mint (claims, request) {
@@ -59,7 +58,9 @@ export function createIdentityMinter (keys: IdentityKeys, opts: IdentityMinterOp
         htm: request.method.toUpperCase(),
         htu: requestTargetUri(request.url)
       }
-      return await new SignJWT(payload as unknown as JWTPayload).setProtectedHeader(header).sign(keys.signingKey)
+      // Read at each mint: a shared keyring switches keys during a rotation.
+      const { kid, signingKey } = keys.signer?.() ?? keys
+      return await new SignJWT(payload as unknown as JWTPayload).setProtectedHeader({ alg: keys.alg, kid, typ: IDENTITY_TOKEN_TYPE }).sign(signingKey)
     }
   }
 }

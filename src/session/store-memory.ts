@@ -1,7 +1,7 @@
 // GatewayStore in process memory, for tests and single-process demos: Maps with an expiry per entry,
 // the clock injected. Entries are kept as JSON so callers get copies, as with the other backends.
 import { checkMax, checkTtl } from './ttl.js'
-import type { GatewayStore, OneTimeKind, SessionData, StoreOptions } from './store.js'
+import { sessionMatches, type GatewayStore, type OneTimeKind, type SessionData, type SessionFilter, type StoreOptions, type StoredSession } from './store.js'
 
 export interface MemoryStoreOptions extends StoreOptions {
   /** How often expired entries are swept; the timer never keeps the process alive. Default 60 s. */
@@ -28,6 +28,7 @@ export class MemoryStore implements GatewayStore {
   /** Per kind, in insertion order (oldest first): what putOnceBounded evicts from the front. */
   private readonly once = new Map<OneTimeKind, Map<string, Expiring<string>>>()
   private readonly replay = new Map<string, number>()
+  private readonly shared = new Map<string, string>()
   private readonly timer: NodeJS.Timeout
   private closed = false
 
@@ -124,6 +125,35 @@ export class MemoryStore implements GatewayStore {
     let count = 0
     for (const entry of this.sessions.values()) if (entry.expiresAt > now) count++
     return count
+  }
+
+  async listSessions (filter?: SessionFilter): Promise<StoredSession[]> {
+    this.assertOpen()
+    const found: StoredSession[] = []
+    for (const [sid, entry] of this.sessions) {
+      if (this.liveSession(sid) === undefined) continue
+      const { user } = JSON.parse(entry.json) as SessionData
+      if (sessionMatches(user, filter)) found.push({ sid, user, expiresAt: entry.expiresAt })
+    }
+    return found.sort((a, b) => a.expiresAt - b.expiresAt || a.sid.localeCompare(b.sid))
+  }
+
+  async createShared (name: string, value: string): Promise<string> {
+    this.assertOpen()
+    if (!this.shared.has(name)) this.shared.set(name, value)
+    return this.shared.get(name) as string
+  }
+
+  async getShared (name: string): Promise<string | null> {
+    this.assertOpen()
+    return this.shared.get(name) ?? null
+  }
+
+  async replaceShared (name: string, expected: string | null, value: string): Promise<boolean> {
+    this.assertOpen()
+    if ((this.shared.get(name) ?? null) !== expected) return false
+    this.shared.set(name, value)
+    return true
   }
 
   async ping (): Promise<void> {

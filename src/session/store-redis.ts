@@ -12,11 +12,17 @@
 // - markAssertionUsed: SET NX PX, insert-if-absent with expiry in one command, so exactly one caller
 //   ever gets OK (true). PX rather than PXAT: our clock decided the assertion is still valid, and
 //   Redis' clock may differ from it.
-// A down Redis fails fast (no offline queue, one retry, short timeouts) while the client keeps
-// reconnecting in the background, so requests get a 503 at once and service resumes by itself.
-import { Redis, type RedisOptions } from 'ioredis'
+// - with replicas to wait for (Sentinel), the writes whose loss in a failover would reopen a replay
+//   (markAssertionUsed, takeOnce) go on a connection of their own followed by WAIT: see redis-durable.ts.
+// A down Redis fails fast (redis-connection.ts): requests get a 503 at once and service resumes by itself.
+import { Redis } from 'ioredis'
+import type { GatewayStore, OneTimeKind, SessionData, SessionFilter, SessionUser, StoreOptions, StoredSession } from './store.js'
+import { whenConnected, type RedisTarget } from './redis-connection.js'
 import { checkTtl } from './ttl.js'
-import type { GatewayStore, OneTimeKind, SessionData, SessionUser, StoreOptions } from './store.js'
+import { BOUNDED_PUT, COMPARE_AND_SET, connect, execAll, listed, parseSession, RAISE_TTL, scanAll } from './redis-commands.js'
+import { DurableWrites } from './redis-durable.js'
+
+export { failFastOptions } from './redis-connection.js'
 
 export interface StoreLogger {
   warn (obj: object, msg?: string): void
@@ -34,66 +40,37 @@ export interface RedisStoreOptions extends StoreOptions {
    * own event loop is busy too, so a tight timeout turns a login storm into false outages.
    */
   commandTimeoutMs?: number
+  /**
+   * Replicas that must acknowledge a replay-cache or one-time-ID write before it counts (WAIT).
+   * Default 0 for one node, 1 with Sentinel.
+   */
+  replicasToAck?: number
+  /** How long WAIT waits for them; at most 500 ms. */
+  replicaAckTimeoutMs?: number
 }
-
-/** Raise a key's TTL to ARGV[1] ms unless it already lives longer. */
-const RAISE_TTL = `
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl >= 0 and ttl >= tonumber(ARGV[1]) then return 0 end
-return redis.call('PEXPIRE', KEYS[1], ARGV[1])`
-
-/** The connection options that make a down Redis fail fast and come back by itself. */
-export function failFastOptions (connectTimeoutMs = 500, commandTimeoutMs = 2000): RedisOptions {
-  return {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: connectTimeoutMs,
-    commandTimeout: commandTimeoutMs,
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000)
-  }
-}
-
-/**
- * KEYS[1] the entry, KEYS[2] its kind's index. ARGV: value, ttl ms, now ms, max, id, entry key
- * prefix. Answers how many live entries were evicted.
- */
-const BOUNDED_PUT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
-redis.call('ZREM', KEYS[2], ARGV[5])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4]) + 1
-local evicted = 0
-if excess > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do
-    evicted = evicted + redis.call('DEL', ARGV[6] .. id)
-  end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1)
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(ARGV[2]), ARGV[5])
-if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-return evicted`
 
 export class RedisStore implements GatewayStore {
   private readonly redis: Redis
+  private readonly durable?: DurableWrites
   private readonly ownsClient: boolean
   private readonly prefix: string
   private readonly now: () => number
   private readonly logger?: StoreLogger
   private readonly connectTimeoutMs: number
-  private connecting?: Promise<void>
   private down = false
   private errorLogged = false
 
-  /** `target`: a redis:// or rediss:// URL, or a client of the caller's (which close() leaves open). */
-  constructor (target: string | Redis, opts: RedisStoreOptions = {}) {
+  /** `target`: a redis:// or rediss:// URL, sentinels, or a client of the caller's (which close() leaves open). */
+  constructor (target: string | RedisTarget | Redis, opts: RedisStoreOptions = {}) {
     this.prefix = opts.prefix ?? 'saml-gateway:'
     this.now = opts.now ?? Date.now
     this.logger = opts.logger
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 500
-    this.ownsClient = typeof target === 'string'
-    this.redis = typeof target === 'string'
-      ? new Redis(target, failFastOptions(this.connectTimeoutMs, opts.commandTimeoutMs))
-      : target
+    this.ownsClient = !(target instanceof Redis)
+    this.redis = target instanceof Redis ? target : connect(typeof target === 'string' ? { url: target } : target, this.connectTimeoutMs, opts.commandTimeoutMs)
+    const sentinel = !(target instanceof Redis) && typeof target !== 'string' && (target.sentinels?.length ?? 0) > 0
+    const replicas = opts.replicasToAck ?? (sentinel ? 1 : 0)
+    if (replicas > 0) this.durable = new DurableWrites(this.redis, replicas, opts.replicaAckTimeoutMs)
     this.redis.on('error', this.onError)
     this.redis.on('close', this.onClose)
     this.redis.on('ready', this.onReady)
@@ -138,7 +115,10 @@ export class RedisStore implements GatewayStore {
 
   async takeOnce (kind: OneTimeKind, id: string): Promise<string | null> {
     await this.usable()
-    const [value] = await execAll(this.redis.multi().getdel(this.onceKey(kind, id)).zrem(this.onceIndexKey(kind), id))
+    const client = this.durable?.client ?? this.redis
+    const [value] = await execAll(client.multi().getdel(this.onceKey(kind, id)).zrem(this.onceIndexKey(kind), id))
+    // A consumed ID that a failover could bring back would let its response be used twice.
+    if (value !== null) await this.durable?.acknowledged()
     return value as string | null
   }
 
@@ -154,20 +134,41 @@ export class RedisStore implements GatewayStore {
     // PX must be ≥ 1; an assertion already past untilMs is refused by validation before this.
     const ttl = Math.max(1, Math.ceil(untilMs - this.now()))
     await this.usable()
-    return await this.redis.set(this.replayKey(assertionId), '1', 'PX', ttl, 'NX') === 'OK'
+    const client = this.durable?.client ?? this.redis
+    const first = await client.set(this.replayKey(assertionId), '1', 'PX', ttl, 'NX') === 'OK'
+    // Accepted only once a replica has it too: a failover must not forget it.
+    if (first) await this.durable?.acknowledged()
+    return first
   }
 
   /** SCAN, not KEYS: counting must not block Redis for the other gateways. */
   async countSessions (): Promise<number> {
     await this.usable()
-    let cursor = '0'
-    let count = 0
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.sessionKey('')}*`, 'COUNT', 1000)
-      cursor = next
-      count += keys.length
-    } while (cursor !== '0')
-    return count
+    return (await scanAll(this.redis, `${this.sessionKey('')}*`)).length
+  }
+
+  async listSessions (filter: SessionFilter = {}): Promise<StoredSession[]> {
+    await this.usable()
+    const sids = filter.nameId !== undefined
+      ? await this.redis.smembers(this.nameIdKey(filter.nameId))
+      : await scanAll(this.redis, `${this.sessionKey('')}*`).then(keys => keys.map(key => key.slice(this.sessionKey('').length)))
+    return await listed(this.redis, sids, sid => this.sessionKey(sid), this.now(), filter)
+  }
+
+  async createShared (name: string, value: string): Promise<string> {
+    await this.usable()
+    const [, stored] = await execAll(this.redis.multi().set(this.sharedKey(name), value, 'NX').get(this.sharedKey(name)))
+    return stored as string
+  }
+
+  async getShared (name: string): Promise<string | null> {
+    await this.usable()
+    return await this.redis.get(this.sharedKey(name))
+  }
+
+  async replaceShared (name: string, expected: string | null, value: string): Promise<boolean> {
+    await this.usable()
+    return Number(await this.redis.eval(COMPARE_AND_SET, 1, this.sharedKey(name), expected === null ? '0' : '1', expected ?? '', value)) === 1
   }
 
   async ping (): Promise<void> {
@@ -179,6 +180,7 @@ export class RedisStore implements GatewayStore {
     this.redis.off('error', this.onError)
     this.redis.off('close', this.onClose)
     this.redis.off('ready', this.onReady)
+    await this.durable?.close()
     if (!this.ownsClient) return
     // A client that keeps failing must not print "Unhandled error event" while it shuts down.
     this.redis.on('error', () => {})
@@ -196,6 +198,7 @@ export class RedisStore implements GatewayStore {
   onceKey (kind: OneTimeKind, id: string): string { return `${this.prefix}once:${kind}:${id}` }
   onceIndexKey (kind: OneTimeKind): string { return `${this.prefix}once-index:${kind}` }
   replayKey (assertionId: string): string { return `${this.prefix}replay:${assertionId}` }
+  sharedKey (name: string): string { return `${this.prefix}shared:${name}` }
 
   private nameIdKey (nameId: string): string {
     return `${this.prefix}nameid:${encodeURIComponent(nameId)}`
@@ -235,19 +238,8 @@ export class RedisStore implements GatewayStore {
    * Redis is ready, or known to be down, the command goes at once and answers for itself.
    */
   private async usable (): Promise<void> {
-    const status = this.redis.status
-    if (status !== 'connecting' && status !== 'connect') return
-    this.connecting ??= new Promise<void>(resolve => {
-      const settle = (): void => {
-        clearTimeout(timer)
-        for (const event of ['ready', 'close', 'end']) this.redis.off(event, settle)
-        this.connecting = undefined
-        resolve()
-      }
-      const timer = setTimeout(settle, this.connectTimeoutMs + 100)
-      for (const event of ['ready', 'close', 'end']) this.redis.once(event, settle)
-    })
-    await this.connecting
+    await whenConnected(this.redis, this.connectTimeoutMs + 100)
+    if (this.durable !== undefined) await whenConnected(this.durable.client, this.connectTimeoutMs + 100)
   }
 
   // ioredis repeats its error on every reconnect attempt: log the loss once and the first error of
@@ -270,17 +262,4 @@ export class RedisStore implements GatewayStore {
     this.errorLogged = false
     if (wasDown) this.logger?.info?.({}, 'redis session store: reachable again')
   }
-}
-
-async function execAll (tx: ReturnType<Redis['multi']>): Promise<unknown[]> {
-  const replies = await tx.exec()
-  if (replies === null) throw new Error('redis transaction aborted')
-  return replies.map(([err, reply]) => {
-    if (err !== null) throw err
-    return reply
-  })
-}
-
-function parseSession (json: string | null): SessionData | null {
-  return json === null ? null : JSON.parse(json) as SessionData
 }

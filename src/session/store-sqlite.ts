@@ -4,7 +4,8 @@
 // a second process opens the same file (WAL mode, short busy timeout).
 import Database from 'better-sqlite3'
 import { checkMax, checkTtl } from './ttl.js'
-import type { GatewayStore, OneTimeKind, SessionData, StoreOptions } from './store.js'
+import { sessionMatches, type GatewayStore, type OneTimeKind, type SessionData, type SessionFilter, type StoreOptions, type StoredSession } from './store.js'
+import { openPrivateFile, SQLITE_COMPANIONS } from './file-modes.js'
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** The database file; created when missing. */
@@ -37,6 +38,10 @@ CREATE TABLE IF NOT EXISTS replay (
   expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS replay_by_expiry ON replay (expires_at);
+CREATE TABLE IF NOT EXISTS shared (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `
 
 export class SqliteStore implements GatewayStore {
@@ -48,6 +53,9 @@ export class SqliteStore implements GatewayStore {
 
   constructor (opts: SqliteStoreOptions) {
     this.now = opts.now ?? Date.now
+    // Made 0600 before SQLite opens it, whatever the umask: SQLite gives the -wal and -shm files the
+    // mode of the database file.
+    for (const suffix of ['', ...SQLITE_COMPANIONS]) openPrivateFile(opts.path + suffix, suffix === '')
     this.db = new Database(opts.path)
     try {
       this.db.pragma('journal_mode = WAL')
@@ -124,6 +132,30 @@ export class SqliteStore implements GatewayStore {
     return this.sql.countSessions.get(this.now()) as number
   }
 
+  async listSessions (filter: SessionFilter = {}): Promise<StoredSession[]> {
+    const rows = (filter.nameId !== undefined
+      ? this.sql.listSessionsOfNameId.all(filter.nameId, this.now())
+      : this.sql.listSessions.all(this.now())) as Array<{ sid: string, data: string, expires_at: number }>
+    return rows.map(row => ({ sid: row.sid, user: (JSON.parse(row.data) as SessionData).user, expiresAt: row.expires_at }))
+      .filter(session => sessionMatches(session.user, filter))
+  }
+
+  async createShared (name: string, value: string): Promise<string> {
+    this.sql.createShared.run(name, value)
+    return this.sql.getShared.get(name) as string
+  }
+
+  async getShared (name: string): Promise<string | null> {
+    return (this.sql.getShared.get(name) as string | undefined) ?? null
+  }
+
+  async replaceShared (name: string, expected: string | null, value: string): Promise<boolean> {
+    const result = expected === null
+      ? this.sql.createShared.run(name, value)
+      : this.sql.replaceShared.run(value, name, expected)
+    return result.changes === 1
+  }
+
   async ping (): Promise<void> {
     this.sql.ping.get()
   }
@@ -178,6 +210,12 @@ function prepare (db: Database.Database) {
       ON CONFLICT (assertion_id) DO UPDATE SET expires_at = excluded.expires_at
       WHERE replay.expires_at <= @now`),
     countSessions: db.prepare('SELECT count(*) FROM sessions WHERE expires_at > ?').pluck(),
+    listSessions: db.prepare('SELECT sid, data, expires_at FROM sessions WHERE expires_at > ? ORDER BY expires_at, sid'),
+    listSessionsOfNameId: db.prepare(
+      'SELECT sid, data, expires_at FROM sessions WHERE name_id = ? AND expires_at > ? ORDER BY expires_at, sid'),
+    createShared: db.prepare('INSERT INTO shared (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING'),
+    getShared: db.prepare('SELECT value FROM shared WHERE name = ?').pluck(),
+    replaceShared: db.prepare('UPDATE shared SET value = ? WHERE name = ? AND value = ?'),
     ping: db.prepare('SELECT 1'),
     purgeSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
     purgeOnce: db.prepare('DELETE FROM one_time WHERE expires_at <= ?'),

@@ -49,6 +49,8 @@ export interface SessionStore {
   sessionsOfSessionIndex (nameId: string, sessionIndex: string): Promise<string[]>
   /** Live sessions, for the active-sessions metric. */
   countSessions (): Promise<number>
+  /** Live sessions with their owner, for the operator (`saml-gateway sessions`), soonest to expire first. */
+  listSessions (filter?: SessionFilter): Promise<StoredSession[]>
 }
 
 /** What the SP asked for (AuthnRequest and LogoutRequest IDs), each answerable once. */
@@ -71,11 +73,43 @@ export interface ReplayCache {
   markAssertionUsed (assertionId: string, untilMs: number): Promise<boolean>
 }
 
-/** One backend serves all three, so that a login's state lives and fails in one place. */
-export interface GatewayStore extends SessionStore, RequestTracker, ReplayCache {
+/** Values every gateway on this store shares: the generated session secret, the identity keyring. */
+export interface SharedValues {
+  /** Insert if absent, atomically; answers the value now stored, whoever wrote it. */
+  createShared (name: string, value: string): Promise<string>
+  getShared (name: string): Promise<string | null>
+  /** Compare-and-set: replaces the value only if it still is `expected` (null: absent). */
+  replaceShared (name: string, expected: string | null, value: string): Promise<boolean>
+}
+
+/** One backend serves all of them, so that a login's state lives and fails in one place. */
+export interface GatewayStore extends SessionStore, RequestTracker, ReplayCache, SharedValues {
   /** Throws when the backend cannot be reached. */
   ping (): Promise<void>
   close (): Promise<void>
+}
+
+/** Which sessions `listSessions` answers: all, those of one NameID, or of one email (any case). */
+export interface SessionFilter {
+  nameId?: string
+  email?: string
+}
+
+export interface StoredSession {
+  sid: string
+  user?: SessionUser
+  /** Epoch ms. */
+  expiresAt: number
+}
+
+/** Whether a session's owner is the one the filter names. */
+export function sessionMatches (user: SessionUser | undefined, filter: SessionFilter = {}): boolean {
+  if (filter.nameId !== undefined && user?.nameId !== filter.nameId) return false
+  if (filter.email !== undefined) {
+    const email = user?.claims.email
+    if (typeof email !== 'string' || email.toLowerCase() !== filter.email.toLowerCase()) return false
+  }
+  return true
 }
 
 export interface StoreOptions {

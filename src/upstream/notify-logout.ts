@@ -2,12 +2,13 @@
 import { request, type Dispatcher } from 'undici'
 import { IDENTITY_HEADER } from '../identity/mint.js'
 
-export async function notifyLogout (opts: { url: string, token: string, timeoutMs: number, correlationId: string, dispatcher?: Dispatcher }): Promise<boolean> {
+/** `reason`: `idp_logout` (the IdP's single logout) or `revoked` (the operator, `saml-gateway sessions revoke`). */
+export async function notifyLogout (opts: { url: string, token: string, timeoutMs: number, correlationId: string, dispatcher?: Dispatcher, reason?: 'idp_logout' | 'revoked' }): Promise<boolean> {
   try {
     const res = await request(opts.url, {
       method: 'POST',
       headers: { [IDENTITY_HEADER]: opts.token, 'content-type': 'application/json', 'x-request-id': opts.correlationId },
-      body: JSON.stringify({ reason: 'idp_logout' }),
+      body: JSON.stringify({ reason: opts.reason ?? 'idp_logout' }),
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
       dispatcher: opts.dispatcher

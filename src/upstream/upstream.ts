@@ -58,8 +58,11 @@ export class Upstream {
     })
   }
 
-  /** Tell the upstream the IdP ended this session; true when it acknowledged, or when no logout URL is set. */
-  async notifyLogout (session: UpstreamSession): Promise<boolean> {
+  /**
+   * Tell the upstream the IdP (or the operator: `revoked`) ended this session; true when it
+   * acknowledged, or when no logout URL is set.
+   */
+  async notifyLogout (session: UpstreamSession, reason: 'idp_logout' | 'revoked' = 'idp_logout'): Promise<boolean> {
     const url = this.opts.logoutUrl
     if (url === undefined) return true
     return await notifyLogout({
@@ -67,7 +70,8 @@ export class Upstream {
       token: await this.identityHeader(session, { method: 'POST', url }),
       timeoutMs: this.opts.timeoutMs,
       correlationId: randomUUID(),
-      dispatcher: this.opts.dispatcher
+      dispatcher: this.opts.dispatcher,
+      reason
     })
   }
 }

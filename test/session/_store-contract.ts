@@ -179,6 +179,34 @@ export function storeContract (t: Test, harness: StoreHarness): void {
     t.equal(results.filter(r => r).length, 1)
   })
 
+  withStore('listSessions: every live session, or those of one NameID or one email (any case)', async (t, store) => {
+    await store.setSession('s-alice-1', session({ nameId: 'alice-id' }, {}), 10 * MINUTE)
+    await store.setSession('s-alice-2', session({ nameId: 'alice-id' }, {}), 20 * MINUTE)
+    await store.setSession('s-bob', session({ nameId: 'bob@example.com' }), 30 * MINUTE)
+    await store.setSession('s-anonymous', session(), 30 * MINUTE)
+    const all = await store.listSessions()
+    t.same(all.map(s => s.sid).sort(), ['s-alice-1', 's-alice-2', 's-anonymous', 's-bob'])
+    t.equal(all.find(s => s.sid === 's-bob')?.user?.nameId, 'bob@example.com', 'with its owner')
+    t.same((await store.listSessions({ nameId: 'alice-id' })).map(s => s.sid), ['s-alice-1', 's-alice-2'], 'by NameID, soonest to expire first')
+    t.same((await store.listSessions({ email: 'BOB@Example.com' })).map(s => s.sid), ['s-bob'], 'by email, any case')
+    t.same(await store.listSessions({ nameId: 'nobody' }), [], 'nobody → none')
+    await store.destroySession('s-alice-1')
+    t.same((await store.listSessions({ nameId: 'alice-id' })).map(s => s.sid), ['s-alice-2'], 'a destroyed one is gone')
+  })
+
+  withStore('shared values: created once, compare-and-set', async (t, store) => {
+    t.equal(await store.getShared('secret'), null, 'absent → null')
+    t.equal(await store.createShared('secret', 'first'), 'first', 'the first writer stores its value')
+    t.equal(await store.createShared('secret', 'second'), 'first', 'a later writer gets the stored one')
+    const racers = await Promise.all(Array.from({ length: 20 }, async (_, i) => await store.createShared('raced', `v${i}`)))
+    t.equal(new Set(racers).size, 1, '20 concurrent creators all get one value')
+    t.equal(await store.replaceShared('secret', 'stale', 'x'), false, 'CAS with a stale value → false')
+    t.equal(await store.replaceShared('secret', 'first', 'next'), true, 'CAS with the current value → true')
+    t.equal(await store.getShared('secret'), 'next')
+    t.equal(await store.replaceShared('fresh', null, 'v'), true, 'CAS on an absent name with null → created')
+    t.equal(await store.replaceShared('fresh', null, 'w'), false, 'but only once')
+  })
+
   withStore('ping, then close', async (t, store) => {
     await t.resolves(store.ping(), 'ping answers while open')
     await store.close()

@@ -27,6 +27,10 @@ function recordingStore () {
     takeOnce: async (k, id) => await inner.takeOnce(k, id),
     putOnceBounded: async (k, id, v, ttl, max) => await inner.putOnceBounded(k, id, v, ttl, max),
     countSessions: async () => await inner.countSessions(),
+    listSessions: async (filter) => await inner.listSessions(filter),
+    createShared: async (name, value) => await inner.createShared(name, value),
+    getShared: async (name) => await inner.getShared(name),
+    replaceShared: async (name, expected, value) => await inner.replaceShared(name, expected, value),
     markAssertionUsed: async (id, until) => await inner.markAssertionUsed(id, until),
     ping: async () => await inner.ping(),
     close: async () => await inner.close()
