@@ -4,7 +4,7 @@
 // value returned is read from the bytes a verified signature covers.
 import { errors } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
-import { decryptResponse, insideDecryptionWindow } from './decrypt.js'
+import { decryptResponse, decryptionWindow } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
 import { TimeWindow } from './time.js'
 import { bareAudience } from '../entra.js'
@@ -40,7 +40,7 @@ export function validateLoginResponse (
     // A Response signature verified over the ciphertext vouches for the assertion it decrypts to,
     // where a Response signature alone is enough (GATEWAY_WANT_ASSERTIONS_SIGNED=false).
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
-    const signed = insideDecryptionWindow(() => {
+    const signed = decryptionWindow(clear.responseSigned)(() => {
       const clearDoc = parseInboundSaml(clear.xml)
       const clearRoot = clearDoc.documentElement
       return verifySignatures(clear.xml, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined }, clear.responseSigned)
