@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SignedXml } from 'xml-crypto'
-import type { ResponseExpectations } from '../src/sp/types.js'
+import type { ResponseExpectations, ValidationSettings } from '../src/sp/types.js'
 
 /** The repository root: the nearest directory with package.json (works from test/ and dist/test/). */
 function repoRoot (): string {
@@ -232,16 +232,25 @@ export function buildResponse (o: ResponseOptions = {}): string {
 }
 
 /** Expectations that accept buildResponse() at TEST_NOW. */
+/** The validation settings of a default configuration, with inline validation. */
+export const TEST_VALIDATION: ValidationSettings = {
+  clockSkewMs: 180_000,
+  allowIdpInitiated: true,
+  wantAssertionsSigned: true,
+  allowSha1: false,
+  allow3des: false,
+  requireSignedLogout: true,
+  maxMessageBytes: 256 * 1024,
+  workers: 0
+}
+
 export function testExpectations (overrides: Partial<ResponseExpectations> = {}): ResponseExpectations {
   return {
     idpIssuers: [TEST_IDP_ISSUER],
     idpCerts: [IDP_CERT],
     audience: TEST_SP_ENTITY_ID,
     acsUrl: TEST_ACS,
-    clockSkewMs: 180_000,
-    wantAssertionsSigned: true,
-    allowSha1: false,
-    maxMessageBytes: 256 * 1024,
+    ...TEST_VALIDATION,
     ...overrides
   }
 }

@@ -2,15 +2,20 @@
 // - nginx: every request under the gateway's base path is proxied to the gateway, bytes as they
 //   are, cookies both ways, with X-Forwarded-Proto/For/Host (as deploy/nginx/saml-gateway.conf does);
 // - Motion: GET / says who is signed in (its own motion_session cookie) or offers "Login with SAML";
-//   POST /api/login/saml is GATEWAY_UPSTREAM_LOGIN_URL: it verifies X-Gateway-Identity with
-//   saml-gateway/verify, answers 300 with profiles for a multi-login user, or opens a session;
-//   GET /logout ends the Motion session and goes on to the gateway's logout.
+//   POST /api/login/saml is GATEWAY_UPSTREAM_LOGIN_URL: the saml-gateway/express middleware
+//   verifies X-Gateway-Identity (once only), then the route answers as HANDOFF.md says: 300 with
+//   profiles for a multi-login user, 404 with a message for an unknown one, or a session;
+//   POST /api/logout/saml is GATEWAY_UPSTREAM_LOGOUT_URL: the gateway's notice that the IdP ended
+//   a session; GET /logout ends the Motion session and goes on to the gateway's logout.
 // Its pages have no scripts at all.
 import { randomBytes } from 'node:crypto'
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { JSONWebKeySet } from 'jose'
-import { createMemoryJtiCache, IdentityVerificationError, verifyIdentity, type VerifiedIdentity } from '../src/identity/verify.js'
-import { closeServer, escapeHtml, guarded, listen, page, readBody, redirect, sendHtml, sendJson } from './http.js'
+import {
+  answer, createMemoryJtiCache, createMemorySessionRevocations, gatewayIdentity, identityOf, logoutNotice,
+  profileOf, returnToOf, revokeSession, type GatewayIdentityOptions, type Middleware, type VerifiedIdentity
+} from '../src/identity/express.js'
+import { closeServer, escapeHtml, guarded, listen, page, readBody, redirect, sendHtml } from './http.js'
 
 /** A Motion user. Several accounts may share one email: XCALLY's multi-login. */
 export interface MotionAccount { id: string, email: string, label: string, role: string }
@@ -60,9 +65,29 @@ export async function startStandInMotion (opts: StandInMotionOptions): Promise<S
   const host = opts.host ?? '127.0.0.1'
   const basePath = opts.basePath ?? '/api/auth/saml'
   const accounts = opts.accounts ?? DEMO_ACCOUNTS
+  // Its own cache and revocation list (not the process-wide defaults): tests run several stacks at once.
   const jtiCache = createMemoryJtiCache()
+  const revocations = createMemorySessionRevocations()
   const motion: StandInMotion = { url: '', logins: [], refusals: [], sessions: new Map(), close: async () => {} }
   const origin = () => opts.publicOrigin ?? motion.url
+  // Made at the first handoff: the gateway's address is known only once it listens.
+  const verifierOptions = (path: string): GatewayIdentityOptions => ({
+    issuer: opts.issuer ?? `${origin()}${basePath}`,
+    audience: origin(),
+    url: `${motion.url}${path}`,
+    ...(opts.jwks !== undefined ? { jwks: opts.jwks() } : { jwksUrl: value(opts.jwksUrl ?? (() => `${value(opts.gatewayUrl)}${basePath}/jwks.json`)) }),
+    jtiCache,
+    revocations,
+    onRefused: (err) => { motion.refusals.push(err.code) }
+  })
+  const middlewares = new Map<string, Middleware>()
+  const verified = (path: string, make: (o: GatewayIdentityOptions) => Middleware, req: IncomingMessage, res: ServerResponse) =>
+    new Promise<boolean>((resolve, reject) => {
+      let middleware = middlewares.get(path)
+      if (middleware === undefined || opts.jwks !== undefined) middlewares.set(path, middleware = make(verifierOptions(path)))
+      res.once('finish', () => resolve(false))
+      middleware(req, res, (err) => err === undefined ? resolve(true) : reject(err))
+    })
 
   const server = createServer(guarded(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0]
@@ -71,9 +96,13 @@ export async function startStandInMotion (opts: StandInMotionOptions): Promise<S
     switch (route) {
       case 'GET /': return home(req, res)
       case 'POST /api/login/saml': return loginFromGateway(req, res)
+      case 'POST /api/logout/saml': return logoutFromGateway(req, res)
       case 'GET /logout': {
         const sid = cookieOf(req, SESSION_COOKIE)
+        const session = motion.sessions.get(sid ?? '')
         if (sid !== undefined) motion.sessions.delete(sid)
+        // Tokens of the gateway session behind this one are no good any more, even unused ones.
+        if (session !== undefined) await revokeSession(session.identity.sid, { revocations })
         return redirect(res, `${basePath}/logout`, { 'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0` })
       }
       default:
@@ -96,39 +125,35 @@ export async function startStandInMotion (opts: StandInMotionOptions): Promise<S
 <p><a class="button" href="/logout">Sign out</a></p>`))
   }
 
-  /** The handoff: the gateway says who signed in; Motion finds the user and opens its own session. */
+  /** The handoff (HANDOFF.md): the gateway says who signed in; Motion finds the user and opens its own session. */
   async function loginFromGateway (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = parseJson(await readBody(req, 64 * 1024))
-    let identity: VerifiedIdentity
-    try {
-      const jwks = opts.jwks
-      identity = await verifyIdentity(req.headers, {
-        issuer: opts.issuer ?? `${origin()}${basePath}`,
-        audience: origin(),
-        method: req.method ?? 'POST',
-        url: `${motion.url}/api/login/saml`,
-        ...(jwks !== undefined ? { jwks: jwks() } : { jwksUrl: value(opts.jwksUrl ?? (() => `${value(opts.gatewayUrl)}${basePath}/jwks.json`)) }),
-        jtiCache
-      })
-    } catch (err) {
-      if (!(err instanceof IdentityVerificationError)) throw err
-      motion.refusals.push(err.code)
-      return sendJson(res, err.statusCode, { message: `Motion refused the sign-in (${err.code}): ${err.message}` })
-    }
+    if (!await verified('/api/login/saml', gatewayIdentity, req, res)) return
+    const identity = identityOf(req)
     motion.logins.push(identity)
-    const email = identity.email?.toLowerCase()
-    const mine = accounts.filter((a) => a.email === email)
-    if (mine.length === 0) return sendJson(res, 404, { message: `Motion has no user with the email ${identity.email ?? identity.sub}.` })
-    const profile = typeof body.profile === 'string' ? body.profile : identity.profile
+    // Multi-login: the accounts sharing the multi_user_key (XC_SAML_MULTI_USER_FIELD) or the email.
+    const key = (identity.multi_user_key ?? identity.email)?.toLowerCase()
+    const mine = accounts.filter((a) => a.email === key)
+    if (mine.length === 0) return answer.refuse(res, `Motion has no user with the email ${identity.email ?? identity.sub}.`, 404)
+    const profile = profileOf(body, identity)
     if (mine.length > 1 && profile === undefined) {
-      return sendJson(res, 300, { profiles: mine.map((a) => ({ id: a.id, label: a.label, role: a.role })) })
+      return answer.chooseProfile(res, mine.map((a) => ({ id: a.id, label: a.label, role: a.role })))
     }
     const account = profile === undefined ? mine[0] : mine.find((a) => a.id === profile)
-    if (account === undefined) return sendJson(res, 403, { message: 'That profile does not belong to you.' })
+    if (account === undefined) return answer.refuse(res, 'That profile does not belong to you.')
 
     const sid = randomBytes(24).toString('base64url')
     motion.sessions.set(sid, { account, identity })
-    redirect(res, safePath(body.returnTo), { 'set-cookie': `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Lax` })
+    answer.signIn(res, { location: returnToOf(body), cookies: `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Lax` })
+  }
+
+  /** The gateway's logout notice: end every Motion session opened from that gateway session. */
+  async function logoutFromGateway (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await readBody(req, 64 * 1024)
+    if (!await verified('/api/logout/saml', logoutNotice, req, res)) return
+    const { sid } = identityOf(req)
+    for (const [id, session] of motion.sessions) if (session.identity.sid === sid) motion.sessions.delete(id)
+    res.writeHead(204).end()
   }
 
   motion.url = await listen(server, opts.port ?? 0, host, 'stand-in Motion (DEMO_MOTION_PORT)')
@@ -186,12 +211,6 @@ function parseJson (body: Buffer): Record<string, unknown> {
   } catch {
     return {}
   }
-}
-
-/** Only a path on this site; the gateway has filtered already, Motion checks again. */
-function safePath (returnTo: unknown): string {
-  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-  return typeof returnTo === 'string' && /^\/(?![/\\])/.test(returnTo) && !/[\u0000-\u001f\\]/.test(returnTo) ? returnTo : '/'
 }
 
 const motionPage = (title: string, body: string): string => page({ title, body, accent: '#0b7a4b', banner: 'Stand-in Motion — demo' })

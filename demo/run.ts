@@ -1,4 +1,6 @@
-// `npm run demo`: the demo IdP, the gateway and a stand-in Motion on loopback, no .env needed.
+// `npm run demo`: the demo IdP, the gateway and a stand-in Motion, no .env needed. They listen on
+// DEMO_HOST (127.0.0.1; the server's own address to open the demo from another machine, which is
+// also the address in every URL the demo makes).
 // Ports: DEMO_MOTION_PORT (3000), DEMO_GATEWAY_PORT (3100), DEMO_IDP_PORT (3200); data in
 // DEMO_DATA_DIR (./data/demo); gateway logs at DEMO_LOG_LEVEL (info). Ctrl-C stops it.
 import { resolve } from 'node:path'
@@ -13,8 +15,29 @@ function port (name: string, fallback: number): number {
   return value
 }
 
+function host (): string {
+  const raw = (process.env.DEMO_HOST ?? '').trim()
+  if (raw === '') return '127.0.0.1'
+  if (raw === '0.0.0.0' || raw === '::') {
+    throw new Error(`DEMO_HOST must be the address a browser will use (e.g. this server's LAN address), not ${raw}: it goes into every URL of the demo`)
+  }
+  return raw
+}
+
+/** How to reach a loopback demo from another machine: an SSH tunnel for the two ports a browser uses. */
+function fromLaptop (motionUrl: string, idpUrl: string): string {
+  const motion = new URL(motionUrl)
+  if (motion.hostname !== '127.0.0.1') return ''
+  const idp = new URL(idpUrl)
+  return `From a laptop: ssh -L ${motion.port}:127.0.0.1:${motion.port} -L ${idp.port}:127.0.0.1:${idp.port} <this server>,
+  then open ${motionUrl}/ on the laptop; or start the demo with DEMO_HOST=<this server's address>.
+
+  `
+}
+
 async function main (): Promise<void> {
   const demo = await startDemo({
+    host: host(),
     ports: {
       motion: port('DEMO_MOTION_PORT', DEFAULT_PORTS.motion),
       gateway: port('DEMO_GATEWAY_PORT', DEFAULT_PORTS.gateway),
@@ -50,7 +73,7 @@ async function main (): Promise<void> {
     People at the IdP:
 ${people}
 
-  Data (IdP key, gateway SQLite store and keys): ${demo.config.dataDir.replace(/[/\\]gateway$/, '')}
+  ${fromLaptop(demo.motionUrl, demo.idpUrl)}Data (IdP key, gateway SQLite store and keys): ${demo.config.dataDir.replace(/[/\\]gateway$/, '')}
   Ctrl-C stops everything.
 
 `)

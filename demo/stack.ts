@@ -82,6 +82,7 @@ export async function startDemo (opts: DemoOptions): Promise<DemoStack> {
         XC_SAML_LOGOUT_URL: idp.logoutUrl,
         GATEWAY_IDP_ISSUER: idp.issuer,
         GATEWAY_UPSTREAM_LOGIN_URL: `${motion.url}/api/login/saml`,
+        GATEWAY_UPSTREAM_LOGOUT_URL: `${motion.url}/api/logout/saml`,
         GATEWAY_LISTEN: `${host}:${ports.gateway}`,
         GATEWAY_BASE_PATH: basePath,
         GATEWAY_DATA_DIR: gatewayDir,

@@ -49,7 +49,27 @@ export const errors = {
   StoreUnavailable: createError('STORE_UNAVAILABLE', 'The session store is unavailable', 503)
 } as const
 
-export type GatewayError = Error & { code: string; statusCode?: number }
+export type GatewayError = Error & { code: string; statusCode?: number; detail?: RejectionDetail }
+
+/**
+ * What an administrator needs to see in the log beside a code: the value expected and the value
+ * received (audience, destination, recipient, issuer), times beside the gateway's clock, which
+ * element was signed. Short values only, never the message itself; pages never show it.
+ */
+export type RejectionDetail = Record<string, string | number | boolean | string[]>
+
+const DETAIL_MAX = 200
+
+/** `err` with `detail` attached, each value cut to a sane length; returns `err` for `throw`. */
+export function withDetail<E extends Error> (err: E, detail: Record<string, string | number | boolean | string[] | undefined>): E & { detail: RejectionDetail } {
+  const cut = (v: string) => v.length > DETAIL_MAX ? `${v.slice(0, DETAIL_MAX)}…` : v
+  const clean: RejectionDetail = {}
+  for (const [key, value] of Object.entries(detail)) {
+    if (value === undefined) continue
+    clean[key] = typeof value === 'string' ? cut(value) : Array.isArray(value) ? value.slice(0, 10).map(cut) : value
+  }
+  return Object.assign(err, { detail: clean })
+}
 
 export function isSamlRejection (err: unknown): boolean {
   const code = (err as GatewayError | null)?.code

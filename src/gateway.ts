@@ -152,27 +152,21 @@ type LiveTrust = Pick<IdpTrust, 'issuers' | 'certs'>
 /** What a login response must match; the IdP's issuers and certificates are read live from `trust`. */
 export function responseExpectations (config: Config, trust: LiveTrust = { issuers: config.idp.issuers, certs: config.idp.certs }): ResponseExpectations {
   return {
+    ...config.validation,
     get idpIssuers () { return trust.issuers },
     get idpCerts () { return trust.certs },
     audience: config.sp.entityId,
     acsUrl: config.acsUrl,
-    clockSkewMs: config.validation.clockSkewMs,
-    wantAssertionsSigned: config.validation.wantAssertionsSigned,
-    allowSha1: config.validation.allowSha1,
-    maxMessageBytes: config.validation.maxMessageBytes,
-    decryptionKey: config.sp.key,
-    allow3des: config.validation.allow3des
+    decryptionKey: config.sp.key
   }
 }
 
 /** What a logout message must match, likewise. */
 export function logoutExpectations (config: Config, trust: LiveTrust): LogoutExpectations {
   return {
+    ...config.validation,
     get idpIssuers () { return trust.issuers },
     get idpCerts () { return trust.certs },
-    sloUrl: config.sloUrl,
-    allowSha1: config.validation.allowSha1,
-    clockSkewMs: config.validation.clockSkewMs,
-    maxMessageBytes: config.validation.maxMessageBytes
+    sloUrl: config.sloUrl
   }
 }

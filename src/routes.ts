@@ -10,6 +10,8 @@ export const PATHS = {
   /** The multi-login chooser's submit. */
   profile: '/profile',
   logout: '/logout',
+  /** Where a sign-out lands by default (GATEWAY_POST_LOGOUT_URL). */
+  signedOut: '/signed-out',
   /** The SLO endpoint: LogoutRequests and LogoutResponses from the IdP. */
   logoutCallback: '/logout/callback',
   metadata: '/metadata',

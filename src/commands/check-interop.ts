@@ -61,7 +61,7 @@ export async function idpMetadataFindings (config: Config, timeoutMs: number): P
   if (config.idp.metadataUrl !== undefined && config.idp.certs.length > 0) {
     const fromMetadata = new Set(metadata.signingCerts.map(fingerprint))
     if (!config.idp.certs.some((pem) => fromMetadata.has(fingerprint(pem)))) {
-      warnings.push(`XC_SAML_CERT is none of the signing certificates in the IdP metadata: the metadata wins. Fix: unset XC_SAML_CERT, or paste the current certificate`)
+      warnings.push('XC_SAML_CERT is none of the signing certificates in the IdP metadata: the metadata wins. Fix: unset XC_SAML_CERT, or paste the current certificate')
     }
   }
   let endpoints: string[] | undefined

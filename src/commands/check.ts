@@ -26,10 +26,10 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
   let config: Config
   try {
     // Certificate expiry is judged below, with a fix, instead of the loader's warning.
-    config = loadConfig({ ...options, expiryWarnings: false })
+    config = loadConfig({ ...options, expiryWarnings: false, upstreamOptional: true })
   } catch (err) {
-    if (err instanceof ConfigError) return { ok: false, problems: err.problems, warnings: [] }
-    throw err
+    if (!(err instanceof ConfigError)) throw err
+    return { ok: false, problems: everyProblem(options, err).map(withFix), warnings: [] }
   }
   const now = options.now ?? Date.now()
   const problems: string[] = []
@@ -38,7 +38,12 @@ export async function checkConfiguration (options: LoadConfigOptions & { timeout
   certificateProblems(config, now, problems, warnings)
   issuerProblems(config, problems)
   const timeoutMs = options.timeoutMs ?? config.upstream.timeoutMs
-  const [upstream, store, idp] = await Promise.all([reachUpstream(config, timeoutMs), reachStore(config), idpMetadataFindings(config, timeoutMs)])
+  if (config.upstream.loginUrl === '') problems.push(withFix('GATEWAY_UPSTREAM_LOGIN_URL is required'))
+  const [upstream, store, idp] = await Promise.all([
+    config.upstream.loginUrl === '' ? undefined : reachUpstream(config, timeoutMs),
+    reachStore(config),
+    idpMetadataFindings(config, timeoutMs)
+  ])
   if (upstream !== undefined) problems.push(upstream)
   if (store !== undefined) problems.push(store)
   problems.push(...idp.problems)
@@ -84,10 +89,48 @@ function issuerProblems (config: Config, problems: string[]): void {
   }
 }
 
+/** What to do about a setting that is missing, for the variables an administrator sets by hand. */
+const REQUIRED_FIX: Record<string, string> = {
+  DOMAIN: "set it to Motion's public host name as the browser shows it, e.g. DOMAIN=motion.example.com (no https://, no path)",
+  XC_SAML_ENTRYPOINT: 'paste Entra\'s "Login URL" (Single sign-on > Set up …), e.g. https://login.microsoftonline.com/<tenant-id>/saml2',
+  XC_SAML_CERT: 'paste Entra\'s "Certificate (Base64)" (Single sign-on > SAML Certificates) on one line, or set GATEWAY_IDP_METADATA_URL to the "App Federation Metadata Url"',
+  XC_SAML_ISSUER: 'set it to Entra\'s "Identifier (Entity ID)", e.g. XC_SAML_ISSUER=https://motion.example.com',
+  GATEWAY_UPSTREAM_LOGIN_URL: "set it to Motion's handoff route on its local address, e.g. http://127.0.0.1:8080/api/login/saml. Stock Motion has no such route: HANDOFF.md says what to add",
+  GATEWAY_REDIS_URL: 'set it to the Redis the gateways share, e.g. redis://127.0.0.1:6379, or use GATEWAY_SESSION_STORE=sqlite'
+}
+
+/** The loader's problems as `serve` would meet them: the handoff URL named too when it is missing. */
+function everyProblem (options: LoadConfigOptions, lenient: ConfigError): string[] {
+  try {
+    loadConfig(options)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+  }
+  return lenient.problems
+}
+
+/** A problem of the loader, with a Fix line where it has none. */
+function withFix (problem: string): string {
+  if (/\bFix:/.test(problem)) return problem
+  const name = /^([A-Z][A-Z0-9_]*) is required/.exec(problem)?.[1]
+  const fix = name !== undefined ? REQUIRED_FIX[name] : undefined
+  return fix !== undefined ? `${problem}. Fix: ${fix}` : problem
+}
+
+/** A POST without identity: Motion's route answers 401; a 404 means it has no such route yet. */
 async function reachUpstream (config: Config, timeoutMs: number): Promise<string | undefined> {
   try {
-    const res = await request(config.upstream.loginUrl, { method: 'HEAD', headersTimeout: timeoutMs, bodyTimeout: timeoutMs })
+    const res = await request(config.upstream.loginUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs
+    })
     await res.body.dump()
+    if (res.statusCode === 404) {
+      return `GATEWAY_UPSTREAM_LOGIN_URL: ${config.upstream.loginUrl} answers 404: Motion has no handoff route there. Fix: add the route HANDOFF.md describes (stock Motion has none), or correct the path`
+    }
     return undefined
   } catch (err) {
     return `GATEWAY_UPSTREAM_LOGIN_URL: ${config.upstream.loginUrl} is unreachable (${(err as { code?: string }).code ?? (err as Error).message}). Fix: start Motion, or correct the URL (host, port, http/https)`

@@ -33,7 +33,10 @@ export function parseCertificates (raw: string, variable: string, nowMs = Date.n
     if (!STRICT_PEM.test(piece.trim())) {
       if (ARMOUR.test(piece)) fixes.add('PEM armour')
       ARMOUR.lastIndex = 0
-      if (/\n/.test(piece.trim())) fixes.add('line breaks')
+      const inner = piece.replace(ARMOUR, '\n').replace(/^["'\s]+|["'\s]+$/g, '')
+      if (/\n/.test(inner)) fixes.add('line breaks')
+      if (/[ \t]/.test(inner)) fixes.add('spaces')
+      if (/\r/.test(inner)) fixes.add('carriage returns')
     }
     if (/["']/.test(piece)) fixes.add('quotes')
     const body = piece.replace(ARMOUR, '').replace(/["'\s]/g, '')

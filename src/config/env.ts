@@ -37,6 +37,8 @@ export interface ReadContext {
   now?: number
   /** false: say nothing about certificate expiry (`check` judges it itself, with a fix). */
   expiryWarnings: boolean
+  /** `metadata` and `check` work from Motion's own variables: a missing upstream URL is no problem. */
+  upstreamOptional?: boolean
 }
 
 /** A string variable, trimmed; undefined when unset or blank. */

@@ -9,7 +9,7 @@ export const httpSchema = {
   GATEWAY_LISTEN: { type: 'string', default: '127.0.0.1:3100' },
   GATEWAY_PUBLIC_URL: str,
   GATEWAY_BASE_PATH: { type: 'string', default: '/api/auth/saml' },
-  GATEWAY_POST_LOGOUT_URL: { type: 'string', default: '/' },
+  GATEWAY_POST_LOGOUT_URL: str,
   GATEWAY_TRUST_PROXY: { type: 'string', default: 'loopback' },
   GATEWAY_METRICS: { type: 'string', enum: ['loopback', 'public', 'off'], default: 'loopback' },
   GATEWAY_RATE_LIMIT: { type: 'string', default: '1200/min' },
@@ -25,7 +25,8 @@ export function readHttp (env: EnvOf<typeof httpSchema>, { problems }: ReadConte
     ? url('GATEWAY_PUBLIC_URL', publicUrl, problems)?.origin ?? ''
     : `https://${domain.toLowerCase()}`
   const basePath = '/' + env.GATEWAY_BASE_PATH.trim().replace(/^\/+|\/+$/g, '')
-  const postLogoutUrl = env.GATEWAY_POST_LOGOUT_URL.trim()
+  // By default the gateway's own "Signed out" page, which says so and offers to sign in again.
+  const postLogoutUrl = text(env.GATEWAY_POST_LOGOUT_URL) ?? `${basePath}${PATHS.signedOut}`
   // url() says what is wrong with anything that is neither a path nor an absolute URL.
   if (!postLogoutUrl.startsWith('/')) url('GATEWAY_POST_LOGOUT_URL', postLogoutUrl, problems)
   return {

@@ -16,7 +16,7 @@ export function readIdpMetadataFile (name: string, file: string, nowMs: number |
   try {
     const metadata = parseIdpMetadata(xml)
     if (metadata.signingCerts.length === 0) throw new Error('it has no signing certificate')
-    for (const pem of metadata.signingCerts) new X509Certificate(pem) // throws on a bad one
+    metadata.signingCerts.forEach((pem) => new X509Certificate(pem)) // each throws on a bad one
     if (metadata.validUntil !== undefined && metadata.validUntil <= (nowMs ?? Date.now())) {
       throw new Error(`it expired (validUntil ${new Date(metadata.validUntil).toISOString()})`)
     }

@@ -7,7 +7,6 @@
 // return, so a new setting is one schema line and one line where its area reads it.
 import envSchema from 'env-schema'
 import { readFileSync } from 'node:fs'
-import { parseEnv } from 'node:util'
 import { resolve } from 'node:path'
 import type { EnvOf, ReadContext } from './env.js'
 import { httpSchema, readHttp } from './http.js'
@@ -17,6 +16,7 @@ import { readUpstream, upstreamSchema } from './upstream.js'
 import { readSession, sessionSchema } from './session.js'
 import { readValidation, validationSchema } from './validation.js'
 import { claimsSchema, readClaims } from './claims.js'
+import { readEnvFile } from './env-file.js'
 
 export { duration, parseRateLimit } from './values.js'
 export type { StoreKind } from './session.js'
@@ -67,24 +67,32 @@ export interface LoadConfigOptions {
   now?: number
   /** false: no warnings about certificate expiry (`check` says it itself, with a fix). Default true. */
   expiryWarnings?: boolean
+  /**
+   * For `metadata` and `check`, which must work from Motion's own variables alone: a missing
+   * GATEWAY_UPSTREAM_LOGIN_URL is not a problem here (upstream.loginUrl is then '').
+   */
+  upstreamOptional?: boolean
 }
 
 export function loadConfig (options: LoadConfigOptions = {}): Config {
   const cwd = options.cwd ?? process.cwd()
-  const ctx: ReadContext = { problems: [], warnings: [], cwd, now: options.now, expiryWarnings: options.expiryWarnings ?? true }
-  const env = readEnv(options.env ?? process.env, cwd, ctx.problems)
+  const ctx: ReadContext = { problems: [], warnings: [], cwd, now: options.now, expiryWarnings: options.expiryWarnings ?? true, upstreamOptional: options.upstreamOptional }
+  const env = readEnv(options.env ?? process.env, cwd, ctx)
   const config = readAreas(env, ctx)
   if (ctx.problems.length > 0) throw new ConfigError(ctx.problems)
   return deepFreeze(config)
 }
 
 /** .env (or GATEWAY_ENV_FILE) under the environment, then env-schema for types and defaults. */
-function readEnv (env: Record<string, string | undefined>, cwd: string, problems: string[]): Env {
+function readEnv (env: Record<string, string | undefined>, cwd: string, { problems, warnings }: ReadContext): Env {
   const explicit = env.GATEWAY_ENV_FILE !== undefined && env.GATEWAY_ENV_FILE !== ''
   const envFile = resolve(cwd, explicit ? env.GATEWAY_ENV_FILE as string : '.env')
   let fromFile: Record<string, string> = {}
   try {
-    fromFile = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>
+    const reading = readEnvFile(readFileSync(envFile, 'utf8'), envFile)
+    fromFile = reading.values
+    problems.push(...reading.problems)
+    warnings.push(...reading.warnings)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code !== 'ENOENT' || explicit) {

@@ -9,8 +9,9 @@ export const upstreamSchema = {
   GATEWAY_UPSTREAM_TIMEOUT: { type: 'string', default: '5s' }
 } as const
 
-export function readUpstream (env: EnvOf<typeof upstreamSchema>, { problems }: ReadContext) {
-  required(env, ['GATEWAY_UPSTREAM_LOGIN_URL'], problems)
+export function readUpstream (env: EnvOf<typeof upstreamSchema>, { problems, upstreamOptional }: ReadContext) {
+  // Without it, upstream.loginUrl is '' (only where the caller said it can do without).
+  if (upstreamOptional !== true) required(env, ['GATEWAY_UPSTREAM_LOGIN_URL'], problems)
   const login = url('GATEWAY_UPSTREAM_LOGIN_URL', text(env.GATEWAY_UPSTREAM_LOGIN_URL), problems)
   const logout = url('GATEWAY_UPSTREAM_LOGOUT_URL', text(env.GATEWAY_UPSTREAM_LOGOUT_URL), problems)
   return {

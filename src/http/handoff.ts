@@ -28,14 +28,16 @@ export function handoffAnswerer ({ upstream, basePath }: { upstream: Upstream, b
         request.session.returnTo = opts.returnTo
         return reply.sendPage(200, {
           title: 'Choose a profile',
-          message: 'Your account opens several profiles. Which one do you want to use now?',
-          bodyHtml: chooserForm(`${basePath}${PATHS.profile}`, request.session.csrf, result.profiles)
+          message: `You are signed in as ${accountOf(user)}. This account opens several profiles: which one do you want to use now?`,
+          bodyHtml: chooserForm(`${basePath}${PATHS.profile}`, request.session.csrf, result.profiles),
+          hint: 'Not you? Sign out, then sign in with your own account.',
+          action: { href: `${basePath}${PATHS.logout}`, label: 'Sign out' }
         })
       case 'refused':
         reply.errorCode = 'UPSTREAM_REFUSED'
         return reply.sendPage(403, {
           title: 'No access to the application',
-          message: result.message ?? `You signed in as ${String(user.claims.email ?? user.nameId)}, but the application has no user for this account.`,
+          message: result.message ?? `You signed in as ${accountOf(user)}, but the application has no user for this account.`,
           hint: 'Ask your administrator to create your user, or sign out and use another account.',
           code: 'UPSTREAM_REFUSED',
           action: { href: `${basePath}${PATHS.logout}`, label: 'Sign out' }
@@ -52,6 +54,12 @@ export function handoffAnswerer ({ upstream, basePath }: { upstream: Upstream, b
         })
     }
   }
+}
+
+/** How the person is named on pages: the email the IdP sent, else the NameID. */
+function accountOf (user: SessionUser): string {
+  const email = user.claims.email
+  return typeof email === 'string' && email !== '' ? email : user.nameId
 }
 
 function chooserForm (action: string, csrf: string, profiles: Profile[]): string {

@@ -1,5 +1,7 @@
 // The public verifier of the identity header (`saml-gateway/verify`), for the upstream to use.
-// Self-contained on purpose: it imports jose and claims.ts, nothing else of the gateway.
+// Self-contained on purpose: it imports jose, claims.ts and once.ts, nothing else of the gateway.
+// Each token is taken once (an in-memory jti cache unless given another), and none whose gateway
+// session was reported ended (see revokeSession and saml-gateway/express's logout notice).
 //
 //   import { verifyIdentity } from 'saml-gateway/verify'
 //   const who = await verifyIdentity(req.headers, {
@@ -11,8 +13,12 @@ import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify 
 import type { JSONWebKeySet, JWTVerifyGetKey, JWTVerifyOptions } from 'jose'
 import { IDENTITY_HEADER, IDENTITY_MAX_TTL_SECONDS, IDENTITY_TOKEN_TYPE, requestTargetUri } from './claims.js'
 import type { IdentityTokenClaims } from './claims.js'
+import { defaultJtiCache, defaultSessionRevocations } from './once.js'
+import type { JtiCache, SessionRevocations } from './once.js'
 
 export { IDENTITY_HEADER }
+export { createMemoryJtiCache, createMemorySessionRevocations } from './once.js'
+export type { JtiCache, SessionRevocations } from './once.js'
 export type { IdentityClaims, IdentityTokenClaims } from './claims.js'
 
 export type VerifiedIdentity = IdentityTokenClaims
@@ -20,7 +26,7 @@ export type VerifiedIdentity = IdentityTokenClaims
 export type IdentityErrorCode =
   | 'IDENTITY_MISSING' | 'IDENTITY_MALFORMED' | 'IDENTITY_SIGNATURE' | 'IDENTITY_KEYS_UNAVAILABLE'
   | 'IDENTITY_ISSUER' | 'IDENTITY_AUDIENCE' | 'IDENTITY_EXPIRED' | 'IDENTITY_NOT_YET_VALID'
-  | 'IDENTITY_BINDING' | 'IDENTITY_REPLAY'
+  | 'IDENTITY_BINDING' | 'IDENTITY_REPLAY' | 'IDENTITY_SESSION_ENDED'
 
 /** Why a header was refused. `statusCode` is 401, or 503 when the JWKS could not be fetched. */
 export class IdentityVerificationError extends Error {
@@ -32,13 +38,6 @@ export class IdentityVerificationError extends Error {
     this.code = code
     this.statusCode = code === 'IDENTITY_KEYS_UNAVAILABLE' ? 503 : 401
   }
-}
-
-/** Remembers token ids until they expire. `add` may return false to say "already there" atomically. */
-export interface JtiCache {
-  has (jti: string): boolean | Promise<boolean>
-  /** Keep `jti` until `expSeconds` (epoch seconds). */
-  add (jti: string, expSeconds: number): void | boolean | Promise<void | boolean>
 }
 
 export interface VerifyOptions {
@@ -56,8 +55,14 @@ export interface VerifyOptions {
   secret?: string
   clockToleranceSeconds?: number
   maxAgeSeconds?: number
-  /** When given, each token is accepted once only. */
-  jtiCache?: JtiCache
+  /**
+   * Each token is accepted once only: by default in a cache of this process (right for one
+   * upstream instance); several instances behind a balancer share one (Redis, a database).
+   * `false` turns the check off (a test that verifies one token twice).
+   */
+  jtiCache?: JtiCache | false
+  /** Ended gateway sessions whose tokens are refused; default the process-wide list. */
+  revocations?: SessionRevocations
   /** Clock in epoch ms; tests fix it. */
   now?: () => number
 }
@@ -93,8 +98,28 @@ export async function verifyIdentity (headers: HeaderBag, options: VerifyOptions
   }
 
   checkBinding(claims, options)
-  if (options.jtiCache !== undefined) await consumeJti(options.jtiCache, claims, clockToleranceSeconds)
+  const nowSeconds = now() / 1000
+  if (await (options.revocations ?? defaultSessionRevocations).isRevoked(claims.sid, nowSeconds)) {
+    throw new IdentityVerificationError('IDENTITY_SESSION_ENDED', 'The gateway session of this token has ended (signed out)')
+  }
+  const jtiCache = options.jtiCache ?? defaultJtiCache
+  if (jtiCache !== false) await consumeJti(jtiCache, claims, clockToleranceSeconds, nowSeconds)
   return claims
+}
+
+/**
+ * Refuse every token of gateway session `sid` from now on: call it when the gateway says the
+ * session ended (its logout notice). Kept for as long as a token of that session could still be
+ * valid, so the list stays small.
+ */
+export async function revokeSession (
+  sid: string,
+  opts: { revocations?: SessionRevocations, clockToleranceSeconds?: number, now?: () => number } = {}
+): Promise<void> {
+  if (typeof sid !== 'string' || sid === '') throw new TypeError('revokeSession: sid is required')
+  const nowSeconds = (opts.now ?? Date.now)() / 1000
+  const until = Math.ceil(nowSeconds) + IDENTITY_MAX_TTL_SECONDS + (opts.clockToleranceSeconds ?? 5)
+  await (opts.revocations ?? defaultSessionRevocations).revoke(sid, until, nowSeconds)
 }
 
 function verificationKey (options: VerifyOptions): { alg: 'EdDSA' | 'HS256', key: JWTVerifyGetKey | Uint8Array } {
@@ -173,11 +198,11 @@ function checkBinding (claims: VerifiedIdentity, options: VerifyOptions): void {
   }
 }
 
-async function consumeJti (cache: JtiCache, claims: VerifiedIdentity, toleranceSeconds: number): Promise<void> {
+async function consumeJti (cache: JtiCache, claims: VerifiedIdentity, toleranceSeconds: number, nowSeconds: number): Promise<void> {
   const replayed = () => new IdentityVerificationError('IDENTITY_REPLAY', 'This token has already been used')
-  if (await cache.has(claims.jti)) throw replayed()
+  if (await cache.has(claims.jti, nowSeconds)) throw replayed()
   // Remember it for as long as the token could still pass the time checks.
-  if (await cache.add(claims.jti, claims.exp + toleranceSeconds) === false) throw replayed()
+  if (await cache.add(claims.jti, claims.exp + toleranceSeconds, nowSeconds) === false) throw replayed()
 }
 
 function fromJoseError (err: unknown, remote: boolean): Error {
@@ -204,30 +229,4 @@ function fromJoseError (err: unknown, remote: boolean): Error {
     return fail('IDENTITY_KEYS_UNAVAILABLE', `The gateway keys could not be loaded: ${(err as Error)?.message}`)
   }
   return fail('IDENTITY_MALFORMED', `The token is not a valid JWS: ${err.message}`)
-}
-
-/** An in-process JtiCache for a single upstream instance; several instances need a shared one. */
-export function createMemoryJtiCache (opts: { now?: () => number } = {}): JtiCache & { readonly size: number } {
-  const now = opts.now ?? Date.now
-  const seen = new Map<string, number>()
-  let lastPurge = -Infinity
-  const purge = () => { // at most once a second: entries live about a minute
-    const nowSeconds = now() / 1000
-    if (nowSeconds - lastPurge < 1) return
-    lastPurge = nowSeconds
-    for (const [jti, exp] of seen) if (exp < nowSeconds) seen.delete(jti)
-  }
-  return {
-    has (jti) {
-      const exp = seen.get(jti)
-      return exp !== undefined && exp >= now() / 1000
-    },
-    add (jti, expSeconds) {
-      purge()
-      if (seen.has(jti)) return false
-      seen.set(jti, expSeconds)
-      return true
-    },
-    get size () { return seen.size }
-  }
 }

@@ -1,7 +1,7 @@
 // Errors cross a worker-thread boundary as plain data ({ code, message }); this turns them back
 // into the very errors of src/errors.ts, so that a rejection found in a validator worker answers
 // exactly as the same rejection found inline: same class, code, status and message.
-import { errors } from '../errors.js'
+import { errors, type RejectionDetail } from '../errors.js'
 
 type ErrorClass = new (...args: unknown[]) => Error & { code: string, statusCode?: number }
 
@@ -17,15 +17,18 @@ export interface SerializedError {
   message: string
   name?: string
   statusCode?: number
+  /** What the log shows beside the code (expected and received values). */
+  detail?: RejectionDetail
 }
 
 export function serializeError (err: unknown): SerializedError {
-  const e = err as Partial<Error & { code: unknown, statusCode: unknown }> | null
+  const e = err as Partial<Error & { code: unknown, statusCode: unknown, detail: unknown }> | null
   return {
     code: typeof e?.code === 'string' ? e.code : undefined,
     message: typeof e?.message === 'string' ? e.message : String(err),
     name: typeof e?.name === 'string' ? e.name : undefined,
-    statusCode: typeof e?.statusCode === 'number' ? e.statusCode : undefined
+    statusCode: typeof e?.statusCode === 'number' ? e.statusCode : undefined,
+    detail: e?.detail !== null && typeof e?.detail === 'object' ? e.detail as RejectionDetail : undefined
   }
 }
 
@@ -48,6 +51,7 @@ export function errorFromCode (code: string | undefined, message: string): Error
 /** errorFromCode for a SerializedError: the status of an unknown error survives too. */
 export function deserializeError (data: SerializedError): Error & { code?: string, statusCode?: number } {
   const err = errorFromCode(data.code, data.message)
+  if (data.detail !== undefined) Object.assign(err, { detail: data.detail })
   if (!BY_CODE.has(data.code ?? '')) {
     if (data.name !== undefined) err.name = data.name
     if (data.statusCode !== undefined) err.statusCode = data.statusCode

@@ -1,7 +1,14 @@
 // What src/sp needs to know and what it hands back. Plain data: no Fastify, no store.
+import type { Config } from '../config/index.js'
+
+/**
+ * The validation settings as configured (clock skew, signatures wanted, algorithms allowed, size
+ * limit, …), handed to the checks whole: a new one reaches them without wiring in between.
+ */
+export type ValidationSettings = Config['validation']
 
 /** What a login response must match. Built once from Config at boot. */
-export interface ResponseExpectations {
+export interface ResponseExpectations extends ValidationSettings {
   /** Accepted IdP entity IDs (Entra: https://sts.windows.net/<tenant>/). */
   idpIssuers: readonly string[]
   /** IdP signing certificates, PEM. Any one of them may verify. */
@@ -10,15 +17,8 @@ export interface ResponseExpectations {
   audience: string
   /** Our ACS URL: Destination and Recipient must equal it. */
   acsUrl: string
-  clockSkewMs: number
-  wantAssertionsSigned: boolean
-  allowSha1: boolean
-  /** Largest accepted SAMLResponse form value (base64 characters). */
-  maxMessageBytes: number
   /** GATEWAY_SP_KEY (PEM): decrypts EncryptedAssertions. Without it they are refused. */
   decryptionKey?: string
-  /** GATEWAY_ALLOW_3DES: accept 3DES-CBC encrypted assertions. */
-  allow3des?: boolean
 }
 
 /** Everything the gateway uses from a validated assertion, read from the signed element only. */

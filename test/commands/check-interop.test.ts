@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -16,7 +16,6 @@ await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
 t.teardown(() => upstream.close())
 const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/api/login/saml`
 
-type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 const env = (t: Test, overrides: Record<string, string | undefined> = {}) =>
   baseEnv({ GATEWAY_UPSTREAM_LOGIN_URL: upstreamUrl, GATEWAY_SESSION_STORE: 'sqlite', GATEWAY_DATA_DIR: tempDir(t), ...overrides })
 
@@ -31,9 +30,9 @@ t.test('check prints where each identity claim comes from', async (t) => {
   t.equal(report.ok, true)
   const text = formatReport(report)
   t.match(text, /Identity claims are read from these SAML attributes \(the first one present wins\):/)
-  t.match(text, /\n  email\s+GATEWAY_CLAIM_EMAIL: urn:oid:1\.3\.6\.1\.4\.1\.5923\.1\.1\.1\.6; then built-in: http:\/\/schemas\.xmlsoap\.org\/ws\/2005\/05\/identity\/claims\/emailaddress, /)
-  t.match(text, /\n  family_name\s+built-in: .*urn:oid:2\.5\.4\.4, urn:mace:dir:attribute-def:sn, sn/)
-  t.match(text, /\n  preferred_username\s+built-in: .*urn:mace:dir:attribute-def:uid/)
+  t.match(text, /\n {2}email\s+GATEWAY_CLAIM_EMAIL: urn:oid:1\.3\.6\.1\.4\.1\.5923\.1\.1\.1\.6; then built-in: http:\/\/schemas\.xmlsoap\.org\/ws\/2005\/05\/identity\/claims\/emailaddress, /)
+  t.match(text, /\n {2}family_name\s+built-in: .*urn:oid:2\.5\.4\.4, urn:mace:dir:attribute-def:sn, sn/)
+  t.match(text, /\n {2}preferred_username\s+built-in: .*urn:mace:dir:attribute-def:uid/)
 })
 
 t.test('with a metadata file: the endpoints it gives, and which value wins where XC_SAML_* disagrees', async (t) => {

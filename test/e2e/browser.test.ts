@@ -10,12 +10,12 @@ import { request } from 'undici'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { launchChromium, missingTools, screenshot } from './_chromium.js'
 import { startProduction, type Production } from './_production.js'
+import { needsTools } from '../helpers/tools.js'
 
-const missing = missingTools()
-if (missing !== undefined) {
-  // Not a skip: CI installs them (.ci/run), and a machine without them has not tested this.
-  t.fail(missing)
-} else {
+// CI installs them (.ci/run, npm test's pretest) and fails without them; elsewhere one skip line.
+needsTools(missingTools())
+// eslint-disable-next-line no-lone-blocks -- the journeys, as indented when they were the else branch
+{
   t.test('in Chromium, through nginx, over https', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'saml-gateway-browser-'))
     // Chromium starts while the servers do; everything closes browser first, folder last.
@@ -127,7 +127,11 @@ if (missing !== undefined) {
       await page.goto(`${origin}/`)
       await visible(page, /^Signed in as Alice Agent\.$/)
       await page.getByRole('link', { name: 'Sign out' }).click()
-      await page.waitForURL(`${origin}/`)
+      // The gateway's own page says so (GATEWAY_POST_LOGOUT_URL's default).
+      await page.waitForURL(`${origin}/api/auth/saml/signed-out`)
+      await visible(page, 'You are signed out of the application.')
+      await screenshot(page, 'd-signed-out')
+      await page.goto(`${origin}/`)
       await visible(page, 'You are not signed in.')
 
       t.equal(sloCount(prod), sloBefore + 1, "the IdP's SLO endpoint was reached once")

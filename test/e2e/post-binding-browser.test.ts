@@ -39,7 +39,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(() => browser.close())
     const withJs = await (await browser.newContext()).newPage()
     const violations: string[] = []
-    withJs.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()) })
+    withJs.on('console', (m: { text: () => string }) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()) })
     await Promise.all([new Promise<void>((resolve) => { arrived = resolve }), withJs.goto(login)])
     t.equal(received.length, 1, 'posted by itself')
     t.match(Buffer.from(received[0].SAMLRequest, 'base64').toString(), /<samlp:AuthnRequest /)

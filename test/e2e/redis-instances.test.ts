@@ -3,11 +3,13 @@
 import t, { type Test } from 'tap'
 import { buildTestApp, tempDir, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { needsTools, redisMissing } from '../helpers/tools.js'
 import { startUpstream } from '../helpers/upstream.js'
 import { buildResponse, TEST_NAME_ID } from '../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../helpers/login.js'
 import { logoutRequestXml, redirectQuery } from '../helpers/idp-logout.js'
 
+needsTools(redisMissing())
 const redis = await startRedis()
 t.teardown(() => redis.stop())
 

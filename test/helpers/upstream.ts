@@ -2,7 +2,7 @@
 // verifies the identity header like Motion would, and answers what the test tells it to.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { verifyIdentity, type VerifiedIdentity } from '../../src/identity/verify.js'
+import { createMemoryJtiCache, verifyIdentity, type VerifiedIdentity } from '../../src/identity/verify.js'
 
 export interface Handoff {
   headers: IncomingMessage['headers']
@@ -27,6 +27,8 @@ export interface StubUpstream {
 
 export async function startUpstream (verify: { issuer: string, audience?: () => string, jwks: () => { keys: unknown[] }, now?: () => number }, path = '/api/login/saml'): Promise<StubUpstream> {
   const stub: StubUpstream = { url: '', calls: [], answer: welcome, close: async () => {} }
+  // Its own once-only cache, as a real upstream has: tests may verify the same tokens again.
+  const jtiCache = createMemoryJtiCache({ now: verify.now })
   const server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -38,7 +40,8 @@ export async function startUpstream (verify: { issuer: string, audience?: () => 
         method: req.method ?? 'POST',
         url: stub.url,
         jwks: verify.jwks() as never,
-        now: verify.now
+        now: verify.now,
+        jtiCache
       }).then((identity) => { handoff.identity = identity }, (err: Error & { code?: string }) => { handoff.identityError = err.code ?? err.message })
         .finally(() => { stub.calls.push(handoff); stub.answer(handoff, res) })
     })

@@ -18,6 +18,7 @@ export const fullClaims: Required<IdentityClaims> = {
   name: 'Alice Example',
   given_name: 'Alice',
   family_name: 'Example',
+  preferred_username: 'alice',
   oid: '00000000-0000-0000-0000-00000000a11c',
   groups: ['g-agents', 'g-supervisors'],
   roles: ['agent'],

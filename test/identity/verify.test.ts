@@ -10,7 +10,7 @@ import { createIdentityMinter } from '../../src/identity/mint.js'
 import { loadIdentityKeys } from '../../src/identity/keys.js'
 import type { IdentityKeys } from '../../src/identity/keys.js'
 import {
-  createMemoryJtiCache, IdentityVerificationError, verifyIdentity
+  createMemoryJtiCache, createMemorySessionRevocations, IdentityVerificationError, revokeSession, verifyIdentity
 } from '../../src/identity/verify.js'
 import type { VerifyOptions } from '../../src/identity/verify.js'
 import { AUDIENCE, ISSUER, LOGIN_URL, SECRET, T0, at, fullClaims } from './_fixtures.js'
@@ -33,8 +33,10 @@ t.before(async () => {
 const mint = async (k = keys, request = { method: 'POST', url: `${LOGIN_URL}?returnTo=%2F` }, now = T0) =>
   await createIdentityMinter(k, { issuer: ISSUER, audience: AUDIENCE, now: at(now) }).mint(fullClaims, request)
 
+// One rule at a time: these tests verify a token several times, so the once-only check (on by
+// default) is off here unless a test names a cache; the default has tests of its own below.
 const options = (extra: Partial<VerifyOptions> = {}): VerifyOptions => ({
-  issuer: ISSUER, audience: AUDIENCE, method: 'POST', url: LOGIN_URL, jwks: keys.jwks, now: at(T0), ...extra
+  issuer: ISSUER, audience: AUDIENCE, method: 'POST', url: LOGIN_URL, jwks: keys.jwks, now: at(T0), jtiCache: false, ...extra
 })
 
 const header = (token: string) => ({ 'x-gateway-identity': token })
@@ -105,8 +107,34 @@ t.test('replay: a jti is accepted once when a cache is given', async (t) => {
   t.ok(await verifyIdentity(header(token), options({ jtiCache: cache })), 'first use')
   await rejectsWith(t, verifyIdentity(header(token), options({ jtiCache: cache })), 'IDENTITY_REPLAY', 'second use')
   t.ok(await verifyIdentity(header(await mint()), options({ jtiCache: cache })), 'another token is fine')
-  t.ok(await verifyIdentity(header(token), options()), 'without a cache there is no replay check')
+  t.ok(await verifyIdentity(header(token), options({ jtiCache: false })), 'jtiCache: false turns the check off')
   t.equal(cache.size, 2)
+})
+
+t.test('replay: without a jtiCache option, a token is still accepted once (the process-wide cache)', async (t) => {
+  const token = await mint()
+  const defaults = options({ jtiCache: undefined, revocations: createMemorySessionRevocations() })
+  t.ok(await verifyIdentity(header(token), defaults), 'first use')
+  await rejectsWith(t, verifyIdentity(header(token), defaults), 'IDENTITY_REPLAY', 'second use, no cache given')
+  await rejectsWith(t, verifyIdentity(header(token), { ...defaults, now: at(T0 + 30_000) }), 'IDENTITY_REPLAY', 'second use, 30 s later')
+  t.ok(await verifyIdentity(header(await mint()), defaults), 'another token is fine')
+})
+
+t.test('a token of a gateway session that has ended is refused, even unused', async (t) => {
+  const revocations = createMemorySessionRevocations({ now: at(T0) })
+  const before = await mint()
+  t.ok(await verifyIdentity(header(before), options({ revocations })), 'accepted while the session lives')
+  const unused = await mint()
+  await revokeSession(fullClaims.sid, { revocations, now: at(T0) })
+  await rejectsWith(t, verifyIdentity(header(unused), options({ revocations })), 'IDENTITY_SESSION_ENDED', 'after the logout notice')
+  await rejectsWith(t, verifyIdentity(header(unused), options({ revocations, now: at(T0 + 64_000) })), 'IDENTITY_SESSION_ENDED', 'until it would expire anyway')
+  const other = await createIdentityMinter(keys, { issuer: ISSUER, audience: AUDIENCE, now: at(T0) })
+    .mint({ ...fullClaims, sid: 'another-session' }, { method: 'POST', url: LOGIN_URL })
+  t.ok(await verifyIdentity(header(other), options({ revocations })), 'another session of the same person is not touched')
+  t.equal(revocations.size, 1)
+  await revokeSession('late', { revocations, now: at(T0 + 3600_000) })
+  t.equal(revocations.size, 1, 'an ended session is forgotten once none of its tokens can be valid')
+  await t.rejects(revokeSession('', { revocations }), TypeError)
 })
 
 t.test('replay: an async cache, and one whose add says "already there"', async (t) => {
@@ -232,12 +260,18 @@ t.test('misused options are the caller\'s bug: TypeError', async (t) => {
   await t.rejects(verifyIdentity(header(token), options({ clockToleranceSeconds: -1 })), { name: 'TypeError' })
 })
 
-t.test('the verifier imports nothing of the gateway but claims.ts', async (t) => {
-  for (const file of ['verify.ts', 'claims.ts']) {
+t.test('the verifier and the Express middleware import nothing of the gateway but claims.ts and once.ts', async (t) => {
+  const allowed: Record<string, string[]> = {
+    'verify.ts': ['jose', './claims.js', './once.js'],
+    'claims.ts': [],
+    'once.ts': [],
+    'express.ts': ['node:http', './verify.js', './once.js']
+  }
+  for (const file of Object.keys(allowed)) {
     const source = readFileSync(join(import.meta.dirname, '../../src/identity', file), 'utf8')
       .replace(/^\s*\/\/.*$/gm, '') // the usage example in the header comment
     const imports = [...source.matchAll(/\bfrom\s+'([^']+)'|\bimport\s*\(?\s*'([^']+)'/g)].map((m) => m[1] ?? m[2])
-    t.ok(imports.length > 0 || file === 'claims.ts', `${file}: imports found`)
-    for (const spec of imports) t.ok(['jose', './claims.js'].includes(spec), `${file} imports ${spec}`)
+    t.ok(imports.length > 0 || allowed[file].length === 0, `${file}: imports found`)
+    for (const spec of imports) t.ok(allowed[file].includes(spec), `${file} imports ${spec}`)
   }
 })

@@ -5,8 +5,10 @@ import t from 'tap'
 import { RedisStore } from '../../src/session/store-redis.js'
 import type { GatewayStore } from '../../src/session/store.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { needsTools, redisMissing } from '../helpers/tools.js'
 import { fixedClock, storeContract, type StoredRecord } from './_store-contract.js'
 
+needsTools(redisMissing())
 const server = await startRedis()
 t.teardown(() => server.stop())
 const raw = new Redis(server.url)

@@ -2,7 +2,7 @@
 // stable code and that id (HTML for browsers, JSON otherwise). Never the XML, never a stack.
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { errors, isSamlRejection, logSafe, publicMessage, type GatewayError } from '../../errors.js'
+import { errors, isSamlRejection, logSafe, publicMessage, type GatewayError, type RejectionDetail } from '../../errors.js'
 import { PATHS } from '../../routes.js'
 import { renderPage, type Page } from '../pages.js'
 import { drainAfterAnswer } from '../drain-request.js'
@@ -28,11 +28,15 @@ const HINTS: Record<string, string> = {
   SESSION_REQUIRED: 'Sign in first.'
 }
 const DEFAULT_HINT = 'Sign in again. If it fails again, give the reference below to your administrator.'
+const LOGOUT_HINT = 'The sign-out message could not be accepted. Close the browser to be sure you are signed out, or sign in again.'
 
 export interface ErrorHandlerOptions { basePath: string }
 
 export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
   const stylesheet = `${opts.basePath}${PATHS.stylesheet}`
+  // Every error page offers a way on: a fresh sign-in (straight back in while the session lives).
+  const signInAgain = { href: `${opts.basePath}${PATHS.start}?returnTo=%2F`, label: 'Sign in again' }
+  const isLogout = (request: FastifyRequest) => request.routeOptions.url?.startsWith(`${opts.basePath}${PATHS.logout}`) === true
 
   app.decorateReply('errorCode', null)
   app.decorateReply('sendPage', function sendPage (this: FastifyReply, status: number, page: Page) {
@@ -51,21 +55,23 @@ export default fp<ErrorHandlerOptions>(async function errorHandler (app, opts) {
     const status = err.statusCode ?? 500
     const log = { code: err.code, correlationId: request.id, route: request.routeOptions.url }
     if (status >= 500) request.log.error({ ...log, err: err.cause ?? err }, 'request failed')
-    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: logSafe(err.message) }, 'SAML message rejected')
+    // With the values expected and received (err.detail: already cut short, escaped here too).
+    else if (isSamlRejection(err)) request.log.warn({ ...log, audit: 'rejection', outcome: 'rejected', detail: logSafe(err.message), ...safeDetail(err.detail) }, 'SAML message rejected')
     else request.log.info({ ...log, detail: logSafe(err.message) }, 'request refused')
 
-    const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : 'Sign-in failed'
+    const title = status === 503 ? 'Sign-in temporarily unavailable' : status >= 500 ? 'Something went wrong' : isLogout(request) ? 'Sign-out failed' : 'Sign-in failed'
     return reply.sendPage(status, {
       title,
       // The code's own wording: what the message carries (an attacker's text, often) is logged only.
       message: status === 500 ? 'An unexpected error happened.' : publicMessage(err.code) ?? 'The request was refused.',
-      hint: HINTS[err.code] ?? DEFAULT_HINT,
-      code: err.code
+      hint: isLogout(request) && status < 500 ? LOGOUT_HINT : HINTS[err.code] ?? DEFAULT_HINT,
+      code: err.code,
+      action: signInAgain
     })
   })
 
   app.setNotFoundHandler(function notFound (request, reply) {
-    return reply.sendPage(404, { title: 'Not found', message: 'There is nothing here.', code: 'NOT_FOUND' })
+    return reply.sendPage(404, { title: 'Not found', message: 'There is nothing here.', code: 'NOT_FOUND', action: signInAgain })
   })
 }, { name: 'saml-gateway-errors', fastify: '5.x' })
 
@@ -76,6 +82,12 @@ function normalize (err: GatewayError): GatewayError {
   if (typeof err.code === 'string' && !err.code.startsWith('FST_') && status >= 400) return err
   if (status >= 400 && status < 500) return Object.assign(new errors.BadRequest(err.message), { statusCode: status })
   return Object.assign(new Error('Internal error'), { code: 'INTERNAL', statusCode: 500, cause: err })
+}
+
+function safeDetail (detail: RejectionDetail | undefined): Record<string, unknown> {
+  if (detail === undefined) return {}
+  const safe = (v: unknown): unknown => typeof v === 'string' ? logSafe(v) : Array.isArray(v) ? v.map(safe) : v
+  return Object.fromEntries(Object.entries(detail).map(([k, v]) => [k, safe(v)]))
 }
 
 function wantsHtml (request: FastifyRequest): boolean {

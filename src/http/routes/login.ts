@@ -49,6 +49,28 @@ export default async function loginRoutes (app: FastifyInstance, options: LoginR
   app.get(PATHS.start, startLogin)
   app.get(PATHS.login, startLogin)
 
+  const signIn = { href: `${basePath}${PATHS.start}?returnTo=%2F`, label: 'Sign in' }
+  // A person (or a bookmark) opening the Reply URL: it only takes the IdP's form post.
+  app.get(PATHS.callback, async (_request, reply) => {
+    reply.header('allow', 'POST')
+    return reply.sendPage(405, {
+      title: 'This is the sign-in return address',
+      message: 'Your identity provider (Microsoft Entra ID) sends your browser here, with a form, at the end of a sign-in. Opened directly, there is nothing to show.',
+      hint: 'To sign in, start from the application, or use the button below.',
+      action: signIn
+    })
+  })
+
+  // Where a sign-out lands (GATEWAY_POST_LOGOUT_URL by default).
+  app.get(PATHS.signedOut, async (_request, reply) => {
+    return reply.sendPage(200, {
+      title: 'Signed out',
+      message: 'You are signed out of the application.',
+      hint: 'On a shared computer, close the browser as well.',
+      action: { ...signIn, label: 'Sign in again' }
+    })
+  })
+
   app.post<{ Body: AcsBody }>(PATHS.callback, async (request, reply) => {
     const body = (request.body ?? {}) as AcsBody
     if (typeof body.continue === 'string' && body.SAMLResponse === undefined) {

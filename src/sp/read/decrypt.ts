@@ -40,10 +40,7 @@ export function decryptResponse (xml: string, doc: Document, response: Element, 
 
   const serializer = new XMLSerializer()
   const ciphertext = serializer.serializeToString(encrypted[0])
-  // A ciphertext under a verified Response signature is the IdP's own: nobody could have modified
-  // it, so its failures may keep their own codes. Any other is inside the window.
-  const authenticated = signatures.length === 1
-  return decryptionWindow(authenticated)(() => {
+  return insideDecryptionWindow(() => {
     const plain = decrypt(ciphertext, exp.decryptionKey, exp.allow3des === true)
     refuseDoctype(plain)
     prescanXml(plain)
@@ -61,10 +58,6 @@ export function decryptResponse (xml: string, doc: Document, response: Element, 
  * Somorovsky's attack on XML Encryption's CBC mode). Every failure becomes SAML_DECRYPTION; the
  * first step's code stays in the message, which the gateway logs and never shows.
  */
-export function decryptionWindow (ciphertextAuthenticated: boolean): <T>(step: () => T) => T {
-  return ciphertextAuthenticated ? (step) => step() : insideDecryptionWindow
-}
-
 export function insideDecryptionWindow<T> (step: () => T): T {
   try {
     return step()
@@ -88,6 +81,6 @@ function decrypt (encryptedAssertion: string, key: string, allow3des: boolean): 
   } catch {
     failed = true
   }
-  if (failed || result === undefined) throw Object.assign(new errors.SamlEncrypted(), { message: 'The assertion does not decrypt with GATEWAY_SP_KEY' })
+  if (failed || result === undefined) throw new errors.SamlEncrypted()
   return result
 }

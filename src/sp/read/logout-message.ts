@@ -8,18 +8,17 @@
 import crypto from 'node:crypto'
 import { inflateRawSync } from 'node:zlib'
 import { errors } from '../../errors.js'
+import type { ValidationSettings } from '../types.js'
 import { parseInboundSaml } from './schema.js'
 import { RSA_SHA1, SIGNATURE_ALGORITHMS, idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
 import { parseInstant } from './time.js'
 import { NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml, trimmedTextOf } from './xml.js'
 
-export interface LogoutExpectations {
+/** The validation settings a logout message is judged by (gateway.ts hands them all). */
+export interface LogoutExpectations extends Pick<ValidationSettings, 'allowSha1' | 'clockSkewMs' | 'maxMessageBytes'> {
   idpIssuers: readonly string[]
   idpCerts: readonly string[]
   sloUrl: string
-  allowSha1: boolean
-  clockSkewMs: number
-  maxMessageBytes: number
 }
 
 interface LogoutCommon {

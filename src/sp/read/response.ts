@@ -2,9 +2,9 @@
 // issuer, audience, destination and recipient, time, subject. Pure and synchronous: the stateful
 // checks (InResponseTo against our requests, replay) are the caller's (sp/login-flow.ts). Every
 // value returned is read from the bytes a verified signature covers.
-import { errors } from '../../errors.js'
+import { errors, withDetail } from '../../errors.js'
 import { parseInboundSaml } from './schema.js'
-import { decryptResponse, decryptionWindow } from './decrypt.js'
+import { decryptResponse, insideDecryptionWindow } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
 import { TimeWindow } from './time.js'
 import { bareAudience } from '../entra.js'
@@ -40,7 +40,7 @@ export function validateLoginResponse (
     // A Response signature verified over the ciphertext vouches for the assertion it decrypts to,
     // where a Response signature alone is enough (GATEWAY_WANT_ASSERTIONS_SIGNED=false).
     const clear = decryptResponse(xml, doc, root, { ...exp, decryptionKey: exp.decryptionKey })
-    const signed = decryptionWindow(clear.responseSigned)(() => {
+    const signed = insideDecryptionWindow(() => {
       const clearDoc = parseInboundSaml(clear.xml)
       const clearRoot = clearDoc.documentElement
       return verifySignatures(clear.xml, clearDoc, clearRoot, onlyAssertion(clearDoc, clearRoot), { ...exp, decryptionKey: undefined }, clear.responseSigned)
@@ -88,22 +88,30 @@ function verifySignatures (
     else throw new errors.SamlSignature('a signature on an element the gateway does not consume')
   }
   if (responseSignature == null && assertionSignature == null) {
-    if (!envelopeSigned) throw new errors.SamlSignature('the response is not signed')
+    if (!envelopeSigned) throw withDetail(new errors.SamlSignature('the response is not signed'), { signed: 'nothing', expected: 'the Assertion signed' })
     // The Response signature verified over the ciphertext of this very assertion: it counts as a
     // Response signature, and only where a Response signature alone is enough.
-    if (exp.wantAssertionsSigned) throw new errors.SamlUnsignedAssertion()
+    if (exp.wantAssertionsSigned) throw withDetail(new errors.SamlUnsignedAssertion(), { signed: 'Response (over the encrypted assertion)', expected: 'the Assertion signed (Entra: Sign SAML assertion)' })
     return { response, assertion }
   }
 
   const keys = idpKeys(exp.idpCerts)
   const idCount = idCounter(doc)
-  const verify = (signature: Element, signed: Element): string =>
-    verifyEnvelopedSignature({ xml, signature, signed, idCount, keys, allowSha1: exp.allowSha1 })
+  const verify = (signature: Element, signed: Element): string => {
+    try {
+      return verifyEnvelopedSignature({ xml, signature, signed, idCount, keys, allowSha1: exp.allowSha1 })
+    } catch (err) {
+      // Which signature failed: the administrator compares it with Entra's Signing Option.
+      throw (err as { detail?: unknown }).detail === undefined ? withDetail(err as Error, { element: signed.localName }) : err
+    }
+  }
   // Every signature present must verify: a broken Response signature is not excused by a good
   // assertion signature (the envelope's Destination and Issuer would be unauthenticated).
   const signedResponse = responseSignature == null ? undefined : verify(responseSignature, response)
   const signedAssertion = assertionSignature == null ? undefined : verify(assertionSignature, assertion)
-  if (signedAssertion == null && exp.wantAssertionsSigned) throw new errors.SamlUnsignedAssertion()
+  if (signedAssertion == null && exp.wantAssertionsSigned) {
+    throw withDetail(new errors.SamlUnsignedAssertion(), { signed: 'Response', expected: 'the Assertion signed (Entra: Sign SAML assertion)' })
+  }
 
   const signedRoot = signedResponse == null ? response : parseXml(signedResponse).documentElement
   if (signedAssertion != null) return { response: signedRoot, assertion: parseXml(signedAssertion).documentElement }
@@ -117,7 +125,9 @@ function readAssertion ({ response, assertion }: SignedParts, exp: ResponseExpec
   const conditions = firstChild(assertion, NS.saml, 'Conditions')
   checkAudience(conditions, exp.audience)
   const destination = attr(response, 'Destination')
-  if (destination != null && destination !== exp.acsUrl) throw new errors.SamlDestination()
+  if (destination != null && destination !== exp.acsUrl) {
+    throw withDetail(new errors.SamlDestination(), { expected: exp.acsUrl, received: destination })
+  }
   const subject = firstChild(assertion, NS.saml, 'Subject')
   if (subject == null) throw new errors.SamlSubject('no Subject')
   const confirmation = bearerConfirmation(subject, exp.acsUrl)
@@ -155,23 +165,25 @@ function checkTimes (
   time: TimeWindow, conditions: Element | null, confirmation: Element, authn: Element[]
 ): Pick<ValidatedAssertion, 'notOnOrAfter' | 'sessionNotOnOrAfter'> {
   const conditionsEnd = time.instant(conditions, 'NotOnOrAfter')
-  time.notBefore(time.instant(conditions, 'NotBefore'))
-  time.notOnOrAfter(conditionsEnd, errors.SamlExpired)
+  time.notBefore(time.instant(conditions, 'NotBefore'), 'Conditions')
+  time.notOnOrAfter(conditionsEnd, errors.SamlExpired, 'Conditions')
   const bearerEnd = time.instant(confirmation, 'NotOnOrAfter')
   if (bearerEnd == null) throw new errors.SamlSubject('the bearer SubjectConfirmationData has no NotOnOrAfter')
-  time.notBefore(time.instant(confirmation, 'NotBefore'))
-  time.notOnOrAfter(bearerEnd, errors.SamlExpired)
+  time.notBefore(time.instant(confirmation, 'NotBefore'), 'SubjectConfirmationData')
+  time.notOnOrAfter(bearerEnd, errors.SamlExpired, 'SubjectConfirmationData')
   const sessionEnds = authn.map((statement) => time.instant(statement, 'SessionNotOnOrAfter'))
-  for (const end of sessionEnds) time.notOnOrAfter(end, errors.SamlSessionExpired)
+  for (const end of sessionEnds) time.notOnOrAfter(end, errors.SamlSessionExpired, 'AuthnStatement SessionNotOnOrAfter')
   return { notOnOrAfter: Math.min(bearerEnd, conditionsEnd ?? Infinity), sessionNotOnOrAfter: sessionEnds[0] }
 }
 
 function checkIssuers (response: Element, assertion: Element, exp: ResponseExpectations): string {
   const issuerEl = firstChild(assertion, NS.saml, 'Issuer')
   const issuer = issuerEl == null ? '' : trimmedTextOf(issuerEl)
-  if (!exp.idpIssuers.includes(issuer)) throw new errors.SamlIssuer()
+  const refuse = (received: string, element: string) =>
+    withDetail(new errors.SamlIssuer(), { expected: [...exp.idpIssuers], received, element })
+  if (!exp.idpIssuers.includes(issuer)) throw refuse(issuer, 'Assertion')
   const responseIssuer = firstChild(response, NS.saml, 'Issuer')
-  if (responseIssuer != null && !exp.idpIssuers.includes(trimmedTextOf(responseIssuer))) throw new errors.SamlIssuer()
+  if (responseIssuer != null && !exp.idpIssuers.includes(trimmedTextOf(responseIssuer))) throw refuse(trimmedTextOf(responseIssuer), 'Response')
   return issuer
 }
 
@@ -179,10 +191,10 @@ function checkIssuers (response: Element, assertion: Element, exp: ResponseExpec
 function checkAudience (conditions: Element | null, audience: string): void {
   const ours = bareAudience(audience)
   const restrictions = conditions == null ? [] : childElements(conditions, NS.saml, 'AudienceRestriction')
-  if (restrictions.length === 0) throw new errors.SamlAudience()
+  if (restrictions.length === 0) throw withDetail(new errors.SamlAudience(), { expected: audience, received: 'no AudienceRestriction' })
   for (const restriction of restrictions) {
-    const names = childElements(restriction, NS.saml, 'Audience').map((a) => bareAudience(trimmedTextOf(a)))
-    if (!names.includes(ours)) throw new errors.SamlAudience()
+    const received = childElements(restriction, NS.saml, 'Audience').map((a) => trimmedTextOf(a))
+    if (!received.map(bareAudience).includes(ours)) throw withDetail(new errors.SamlAudience(), { expected: audience, received })
   }
 }
 
@@ -194,7 +206,9 @@ function bearerConfirmation (subject: Element, acsUrl: string): Element {
     .filter((scd): scd is Element => scd != null)
   if (data.length === 0) throw new errors.SamlSubject('no bearer SubjectConfirmationData')
   const ours = data.find((scd) => attr(scd, 'Recipient') === acsUrl)
-  if (ours == null) throw new errors.SamlRecipient()
+  if (ours == null) {
+    throw withDetail(new errors.SamlRecipient(), { expected: acsUrl, received: data.map((scd) => attr(scd, 'Recipient') ?? '(no Recipient)') })
+  }
   return ours
 }
 

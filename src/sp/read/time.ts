@@ -1,5 +1,5 @@
 // SAML time: xs:dateTime values, and validity windows judged with the clock skew on both sides.
-import { errors } from '../../errors.js'
+import { errors, withDetail } from '../../errors.js'
 import { attr } from './xml.js'
 
 type ErrorClass = typeof errors.SamlExpired
@@ -13,14 +13,26 @@ export class TimeWindow {
     return value == null ? undefined : parseInstant(value, name)
   }
 
-  notBefore (start: number | undefined): void {
-    if (start != null && this.now < start - this.skew) throw new errors.SamlNotYetValid()
+  /** `element` names where the time was read, for the log line of a rejection. */
+  notBefore (start: number | undefined, element: string): void {
+    if (start != null && this.now < start - this.skew) {
+      throw withDetail(new errors.SamlNotYetValid(), { element, notBefore: iso(start), ...this.clock() })
+    }
   }
 
-  notOnOrAfter (end: number | undefined, Err: ErrorClass): void {
-    if (end != null && this.now >= end + this.skew) throw new Err()
+  notOnOrAfter (end: number | undefined, Err: ErrorClass, element: string): void {
+    if (end != null && this.now >= end + this.skew) {
+      throw withDetail(new Err(), { element, notOnOrAfter: iso(end), ...this.clock() })
+    }
+  }
+
+  /** The gateway's own time and tolerance, for the log beside the assertion's times. */
+  private clock (): { gatewayClock: string, skew: string } {
+    return { gatewayClock: iso(this.now), skew: `${Math.round(this.skew / 1000)}s` }
   }
 }
+
+const iso = (ms: number): string => new Date(ms).toISOString()
 
 const DATE_TIME = /^(-?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?$/
 

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Writable } from 'node:stream'
 import { inflateRawSync } from 'node:zlib'
 import { buildTestApp } from '../../helpers/app.js'
@@ -11,7 +11,7 @@ const PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'
 const PARTIAL = 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout'
 const RESPONDER = 'urn:oasis:names:tc:SAML:2.0:status:Responder'
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup (t: Test) {
   const lines: Array<Record<string, unknown>> = []
   const stream = new Writable({ write (chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })
   const built = await buildTestApp(t, { env: { XC_SAML_LOGOUT_URL: IDP_SLO, GATEWAY_LOG_LEVEL: 'info' }, deps: { logger: { stream } } })

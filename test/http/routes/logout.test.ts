@@ -45,7 +45,7 @@ t.test('SP-initiated logout without an IdP SLO URL: the session is gone, straigh
   const browser = await signedIn(app, 's1')
   const res = await send(app, browser, { url: '/api/auth/saml/logout' })
   t.equal(res.statusCode, 302)
-  t.equal(res.headers.location, '/')
+  t.equal(res.headers.location, '/api/auth/saml/signed-out', "the gateway's own Signed out page")
   t.notOk(await hasSession(app, browser))
 })
 

@@ -3,17 +3,16 @@
 // replayed an hour later still ended the person's sessions.
 import t from 'tap'
 import { LOGOUT_REQUEST_MAX_AGE_MS, readPostLogout, readRedirectLogout, type LogoutExpectations } from '../../../src/sp/read/logout-message.js'
-import { IDP_CERT, TEST_NAME_ID, TEST_NOW } from '../../helpers/idp.js'
+import { IDP_CERT, TEST_NAME_ID, TEST_NOW, TEST_VALIDATION } from '../../helpers/idp.js'
 import { ENTRA_LOGOUT_ISSUER, SLO_URL, logoutRequestXml, postValue, redirectQuery } from '../../helpers/idp-logout.js'
 
 const SKEW = 180_000
 const exp: LogoutExpectations = {
+  ...TEST_VALIDATION,
   idpIssuers: [ENTRA_LOGOUT_ISSUER],
   idpCerts: [IDP_CERT],
   sloUrl: SLO_URL,
-  allowSha1: false,
-  clockSkewMs: SKEW,
-  maxMessageBytes: 256 * 1024
+  clockSkewMs: SKEW
 }
 const issued = new Date(TEST_NOW).toISOString()
 const bindings = {
