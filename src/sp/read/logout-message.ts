@@ -7,7 +7,7 @@
 // re-encoding would change the octets it signed.
 import crypto from 'node:crypto'
 import { inflateRawSync } from 'node:zlib'
-import { errors } from '../../errors.js'
+import { errors, withDetail } from '../../errors.js'
 import type { ValidationSettings } from '../types.js'
 import { parseInboundSaml } from './schema.js'
 import { RSA_SHA1, SIGNATURE_ALGORITHMS, idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
@@ -121,9 +121,13 @@ function readLogout (root: Element, meta: { signed: boolean, relayState?: string
   if (!isRequest && !isElement(root, NS.samlp, 'LogoutResponse')) throw new errors.SamlNotResponse('LogoutRequest or LogoutResponse')
   const issuerEl = firstChild(root, NS.saml, 'Issuer')
   const issuer = issuerEl === null ? '' : trimmedTextOf(issuerEl)
-  if (!exp.idpIssuers.includes(issuer)) throw new errors.SamlLogoutIssuer()
+  if (!exp.idpIssuers.includes(issuer)) {
+    throw withDetail(new errors.SamlLogoutIssuer(), { expected: [...exp.idpIssuers], received: issuer, element: root.localName })
+  }
   const destination = attr(root, 'Destination')
-  if (destination !== undefined && destination !== exp.sloUrl) throw new errors.SamlDestination()
+  if (destination !== undefined && destination !== exp.sloUrl) {
+    throw withDetail(new errors.SamlDestination(), { expected: exp.sloUrl, received: destination, element: root.localName })
+  }
   const common = { id: attr(root, 'ID') ?? '', issuer, signed: meta.signed, relayState: meta.relayState }
 
   if (isRequest) {
