@@ -6,6 +6,7 @@ import { Writable } from 'node:stream'
 import { buildTestApp } from '../helpers/app.js'
 import { loginThroughIdp, newBrowser } from '../helpers/login.js'
 import { TEST_ACS, TEST_NOW, TEST_SP_ENTITY_ID } from '../helpers/idp.js'
+import { logoutRequestXml, redirectQuery } from '../helpers/idp-logout.js'
 
 interface LogLine { [key: string]: unknown, code?: string, msg?: string }
 
@@ -87,3 +88,14 @@ for (const mistake of mistakes) {
     t.notOk(/<saml|Assertion ID=|SignatureValue/.test(text), 'never the XML')
   })
 }
+
+t.test("Entra's Logout URL of another tenant → SAML_LOGOUT_ISSUER, expected and received in the log", async (t) => {
+  const { app, lines } = await gatewayWithLog(t)
+  const query = redirectQuery(logoutRequestXml({ nameId: 'alice@contoso.com', issuer: OTHER_TENANT_ISSUER }))
+  const res = await app.inject({ url: `/api/auth/saml/logout/callback?${query}`, headers: { accept: 'application/json', 'x-forwarded-proto': 'https' } })
+  t.equal(res.statusCode, 400)
+  t.equal(res.json().error, 'SAML_LOGOUT_ISSUER')
+  const line = lines.find((l) => l.code === 'SAML_LOGOUT_ISSUER')
+  t.match(line, { correlationId: res.json().correlationId, received: OTHER_TENANT_ISSUER, element: 'LogoutRequest' })
+  t.ok(Array.isArray(line?.expected), 'the issuers the gateway accepts')
+})
