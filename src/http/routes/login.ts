@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { timingSafeEqual } from 'node:crypto'
 import { errors } from '../../errors.js'
+import type { SessionUser } from '../../session/store.js'
 import { PATHS } from '../../routes.js'
 import type { LoginFlow } from '../../sp/login-flow.js'
 import { safeReturnTo } from '../../sp/return-to.js'
@@ -33,6 +34,14 @@ interface ProfileBody { profile?: unknown, csrf?: unknown }
 export default async function loginRoutes (app: FastifyInstance, options: LoginRoutesOptions): Promise<void> {
   const { login, unsolicited, publicOrigin, basePath, secure, now } = checkOptions('login routes', options, ['login', 'upstream', 'unsolicited', 'publicOrigin', 'basePath', 'secure', 'now'])
   const answerWithHandoff = handoffAnswerer({ upstream: options.upstream, basePath })
+  /** A new session id at every login (an id planted before login is never the one after), then the handoff. */
+  const signIn = async (request: FastifyRequest, reply: FastifyReply, user: SessionUser, returnTo: string | undefined, audit: object) => {
+    await request.session.regenerate()
+    request.session.user = user
+    unsolicited.markPerson(reply, user)
+    request.log.info({ audit: 'login', outcome: 'accepted', ...audit }, 'login accepted')
+    return answerWithHandoff(request, reply, user, { returnTo })
+  }
 
   const startLogin = async (request: FastifyRequest<{ Querystring: LoginQuery }>, reply: FastifyReply) => {
     const forceAuthn = request.query.forceAuthn === '1' || request.query.forceAuthn === 'true'
@@ -49,6 +58,41 @@ export default async function loginRoutes (app: FastifyInstance, options: LoginR
   app.get(PATHS.start, startLogin)
   app.get(PATHS.login, startLogin)
 
+  registerInfoPages(app, basePath)
+
+  app.post<{ Body: AcsBody }>(PATHS.callback, async (request, reply) => {
+    const body = (request.body ?? {}) as AcsBody
+    if (typeof body.continue === 'string' && body.SAMLResponse === undefined) {
+      // The confirmation of an unsolicited login (unsolicited-login.ts).
+      const held = await unsolicited.takeConfirmed(request, reply, body.continue)
+      return await signIn(request, reply, held.user, held.returnTo, { nameId: held.user.nameId, idpInitiated: true, confirmed: true })
+    }
+    const result = await login.complete({
+      samlResponse: body.SAMLResponse,
+      relayState: body.RelayState,
+      browserBinding: readBrowserBinding(request, secure)
+    })
+    const why = result.idpInitiated ? unsolicited.needsConfirmation(request, result) : undefined
+    if (why !== undefined) return await unsolicited.askToConfirm(request, reply, result, why)
+    const { issuer, responseId, assertionId, inResponseTo, sessionIndex } = result.assertion
+    return await signIn(request, reply, result.user, result.returnTo,
+      { issuer, responseId, assertionId, inResponseTo, sessionIndex, nameId: result.user.nameId, idpInitiated: result.idpInitiated })
+  })
+
+  app.post<{ Body: ProfileBody }>(PATHS.profile, async (request, reply) => {
+    const user = liveUser(request, now())
+    if (user === undefined) throw new errors.SessionRequired()
+    const profile = chosenProfile(request)
+    const returnTo = request.session.returnTo
+    request.session.csrf = undefined
+    request.session.profiles = undefined
+    request.session.user = { ...user, profile }
+    return answerWithHandoff(request, reply, request.session.user, { returnTo })
+  })
+}
+
+/** The pages a person may open directly: the Reply URL (it only takes the IdP's form post) and the signed-out landing. */
+function registerInfoPages (app: FastifyInstance, basePath: string): void {
   const signIn = { href: `${basePath}${PATHS.start}?returnTo=%2F`, label: 'Sign in' }
   // A person (or a bookmark) opening the Reply URL: it only takes the IdP's form post.
   app.get(PATHS.callback, async (_request, reply) => {
@@ -70,56 +114,15 @@ export default async function loginRoutes (app: FastifyInstance, options: LoginR
       action: { ...signIn, label: 'Sign in again' }
     })
   })
+}
 
-  app.post<{ Body: AcsBody }>(PATHS.callback, async (request, reply) => {
-    const body = (request.body ?? {}) as AcsBody
-    if (typeof body.continue === 'string' && body.SAMLResponse === undefined) {
-      // The confirmation of an unsolicited login (unsolicited-login.ts).
-      const held = await unsolicited.takeConfirmed(request, reply, body.continue)
-      await request.session.regenerate()
-      request.session.user = held.user
-      unsolicited.markPerson(reply, held.user)
-      request.log.info({ audit: 'login', outcome: 'accepted', nameId: held.user.nameId, idpInitiated: true, confirmed: true }, 'login accepted')
-      return answerWithHandoff(request, reply, held.user, { returnTo: held.returnTo })
-    }
-    const result = await login.complete({
-      samlResponse: body.SAMLResponse,
-      relayState: body.RelayState,
-      browserBinding: readBrowserBinding(request, secure)
-    })
-    const why = result.idpInitiated ? unsolicited.needsConfirmation(request, result) : undefined
-    if (why !== undefined) return await unsolicited.askToConfirm(request, reply, result, why)
-    // A new session id at every login: an id planted before login is never the one after.
-    await request.session.regenerate()
-    request.session.user = result.user
-    unsolicited.markPerson(reply, result.user)
-    request.log.info({
-      audit: 'login',
-      outcome: 'accepted',
-      issuer: result.assertion.issuer,
-      responseId: result.assertion.responseId,
-      assertionId: result.assertion.assertionId,
-      inResponseTo: result.assertion.inResponseTo,
-      sessionIndex: result.assertion.sessionIndex,
-      nameId: result.user.nameId,
-      idpInitiated: result.idpInitiated
-    }, 'login accepted')
-    return answerWithHandoff(request, reply, result.user, { returnTo: result.returnTo })
-  })
-
-  app.post<{ Body: ProfileBody }>(PATHS.profile, async (request, reply) => {
-    const user = liveUser(request, now())
-    if (user === undefined) throw new errors.SessionRequired()
-    const body = (request.body ?? {}) as ProfileBody
-    const expected = request.session.csrf
-    if (typeof body.csrf !== 'string' || expected === undefined || !sameText(body.csrf, expected)) throw new errors.CsrfToken()
-    if (typeof body.profile !== 'string' || request.session.profiles?.includes(body.profile) !== true) throw new errors.CsrfToken()
-    const returnTo = request.session.returnTo
-    request.session.csrf = undefined
-    request.session.profiles = undefined
-    request.session.user = { ...user, profile: body.profile }
-    return answerWithHandoff(request, reply, request.session.user, { returnTo })
-  })
+/** The profile posted by the chooser: one it offered, with the form's token. */
+function chosenProfile (request: FastifyRequest<{ Body: ProfileBody }>): string {
+  const body = (request.body ?? {}) as ProfileBody
+  const expected = request.session.csrf
+  if (typeof body.csrf !== 'string' || expected === undefined || !sameText(body.csrf, expected)) throw new errors.CsrfToken()
+  if (typeof body.profile !== 'string' || request.session.profiles?.includes(body.profile) !== true) throw new errors.CsrfToken()
+  return body.profile
 }
 
 function sameText (a: string, b: string): boolean {
