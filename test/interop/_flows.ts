@@ -58,11 +58,14 @@ export function codeOf (body: string): string | undefined {
   return /"code"\s*:\s*"([A-Z0-9_]+)"/.exec(body)?.[1] ?? /\b((?:SAML|STORE|UPSTREAM|SESSION|CSRF|BAD|RATE)_[A-Z0-9_]+)\b/.exec(body)?.[1]
 }
 
+/** Where the gateway sends a person after logout (GATEWAY_POST_LOGOUT_URL, or its own signed-out page). */
+export const postLogoutPage = (gw: Gateway): string => new URL(gw.config.postLogoutUrl, SP_ORIGIN).href
+
 /** SP-initiated logout: the gateway's /logout through the IdP and back. */
 export async function signOutHere (browser: Browser): Promise<{ last: Page, trail: Page[], toIdp?: string }> {
   const first = await browser.go(`${BASE}/logout`)
   const toIdp = first.status === 302 ? String(first.headers.location) : undefined
-  const { page, trail } = await browser.follow(first, { stopAt: atMotion })
+  const { page, trail } = await browser.follow(first, { stopAt: (url) => atMotion(url) || url.pathname === `${new URL(BASE).pathname}/signed-out` })
   return { last: page, trail, toIdp }
 }
 

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import { request } from 'undici'
 import { BASE, haveTools, makeKeyPair, missingTools, sloPostOnly, startGateway, startScriptedIdp, type ScriptedIdp } from './_harness.js'
-import { layoutOf, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
+import { layoutOf, postLogoutPage, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
 
 const PACKAGES = 'python3-pysaml2 xmlsec1 openssl'
 const FORMAT = {
@@ -168,7 +168,7 @@ function logouts (t: Test, ctx: ScriptedIdp<Case>): void {
       const out = await signOutHere(browser)
       t.match(await events('logout_request'), [{ kind: 'logout_request', binding: new RegExp(binding === 'post' ? 'HTTP-POST$' : 'HTTP-Redirect$'), signed: true, matched: true }],
         'pysaml2 took the signed LogoutRequest and found the session of that exact NameID')
-      t.equal(out.last.url, `${new URL(BASE).origin}/`, 'the LogoutResponse brought the person to the post-logout page')
+      t.equal(out.last.url, postLogoutPage(gw), 'the LogoutResponse brought the person to the post-logout page')
       t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'the IdP confirmed the logout')
       t.equal(await sessionOf(browser), undefined, 'no gateway session')
     })

@@ -7,7 +7,7 @@ import { request } from 'undici'
 import type { Browser, Page } from './_browser.js'
 import { formsOf } from './_browser.js'
 import { BASE, SP_ENTITY_ID, haveTools, makeKeyPair, missingTools, sloPostOnly, startGateway, tempDir, type Gateway, type KeyPair } from './_harness.js'
-import { codeOf, layoutOf, postedResponse, sessionOf, signIn, signOutAtIdp, signOutHere, type LoginResult } from './_flows.js'
+import { codeOf, layoutOf, type LoginResult, postedResponse, postLogoutPage, sessionOf, signIn, signOutAtIdp, signOutHere } from './_flows.js'
 import { SSP_USER, startSimpleSamlPhp, type SimpleSamlPhp, type SspCase } from './_simplesamlphp.js'
 
 const PACKAGES = 'simplesamlphp php-cli php-xml php-mbstring openssl'
@@ -188,7 +188,7 @@ function logouts (t: Test, ctx: Ctx): void {
       t.ok(browser.visited.includes(`${method} ${ssp.origin}/saml2/idp/SingleLogoutService.php`), `the LogoutRequest went by ${binding}`)
       t.ok(browser.visited.includes(`${method} ${BASE}/logout/callback`), `the LogoutResponse came back by ${binding}`)
       t.ok(out.trail.some((p) => p.url.startsWith(`${BASE}/logout/callback`) && p.status === 302), 'its LogoutResponse was accepted')
-      t.equal(out.last.url, `${new URL(BASE).origin}/`, 'and the person is on the post-logout page')
+      t.equal(out.last.url, postLogoutPage(gw), 'and the person is on the post-logout page')
       t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'SimpleSAMLphp confirmed the logout (Success)')
       t.notMatch(logSince(mark), /ERROR/, 'SimpleSAMLphp logged no error')
       const again = await signIn(gw, browser, `${BASE}/login`)
@@ -226,7 +226,7 @@ function settings (t: Test, ctx: Ctx): void {
     t.match(result.handoff?.identity, ALICE)
     const out = await signOutHere(browser)
     t.ok(out.toIdp?.startsWith(`${ssp.origin}/saml2/idp/SingleLogoutService.php?`), 'the LogoutRequest went to XC_SAML_LOGOUT_URL')
-    t.equal(out.last.url, `${new URL(BASE).origin}/`, 'and SimpleSAMLphp answered')
+    t.equal(out.last.url, postLogoutPage(gw), 'and SimpleSAMLphp answered')
     t.notOk(gw.logs.some((l) => l.code === 'SAML_LOGOUT_NOT_CONFIRMED'), 'with Success')
   })
 
