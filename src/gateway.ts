@@ -65,12 +65,7 @@ export async function createGateway (config: Config, deps: GatewayDependencies):
     log.error({ err, code: 'STORE_UNAVAILABLE' }, 'session store failed')
     deps.onStoreError?.(err)
   })
-  const identityKeys = deps.identityKeys ?? await loadIdentityKeys({
-    dataDir: config.dataDir,
-    keyFile: config.identity.keyFile,
-    previousKeyFile: config.identity.previousKeyFile,
-    secret: config.identity.secret
-  })
+  const identityKeys = deps.identityKeys ?? await loadIdentityKeys({ dataDir: config.dataDir, ...config.identity })
   // The SAML schemas are compiled once per process, here rather than at the first login.
   initSchemaValidator()
   const idpTrust = await startIdpTrust(config, log, now)

@@ -45,7 +45,7 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
     const returnTo = request.query.returnTo ?? (typeof body.returnTo === 'string' ? body.returnTo : undefined)
     // Logout CSRF: a cross-site link or form must not sign the person out (of the IdP too) unasked.
     if (request.session.user !== undefined && fromAnotherSite(request, publicOrigin) && !validLogoutToken(request, body.csrf)) {
-      return confirmLogout(request, reply, returnTo)
+      return confirmLogout(request, reply, { returnTo, basePath, postLogoutUrl })
     }
     const user = await endLocalSession(request, reply)
     const landing = landingOf(returnTo)
@@ -53,19 +53,6 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
     app.metrics.logouts.inc({ kind: 'sp', outcome: 'ok' })
     request.log.info({ audit: 'logout', outcome: 'local_session_ended', nameId: user?.nameId, sessionIndex: user?.sessionIndex, toIdp: toIdp !== undefined, binding: toIdp?.binding }, 'local session ended')
     return toIdp === undefined ? reply.redirect(landing, 302) : sendToIdp(reply, toIdp, basePath)
-  }
-  const confirmLogout = async (request: FastifyRequest, reply: FastifyReply, returnTo?: string) => {
-    request.session.logoutCsrf ??= randomBytes(24).toString('base64url')
-    request.log.info({ audit: 'logout', outcome: 'confirmation_asked' }, 'cross-site logout: confirmation asked')
-    return reply.sendPage(200, {
-      title: 'Sign out?',
-      message: 'Another site sent you here to sign out. Do you want to sign out?',
-      bodyHtml: `<form method="post" action="${escapeHtml(`${basePath}${PATHS.logout}`)}">` +
-        `<input type="hidden" name="csrf" value="${escapeHtml(request.session.logoutCsrf)}">` +
-        (returnTo === undefined ? '' : `<input type="hidden" name="returnTo" value="${escapeHtml(returnTo)}">`) +
-        '<button type="submit">Sign out</button></form>',
-      action: { href: postLogoutUrl, label: 'Stay signed in' }
-    })
   }
   app.get(PATHS.logout, spLogout)
   app.post(PATHS.logout, spLogout)
@@ -85,32 +72,46 @@ export default async function logoutRoutes (app: FastifyInstance, options: Logou
       }
       // The local session is gone, but the IdP's may live on: say so, to the log and to the person.
       request.log.warn({ ...logLine, code: 'SAML_LOGOUT_NOT_CONFIRMED' }, 'the IdP did not confirm the logout: its session may still be active')
-      return reply.sendPage(200, {
-        title: 'Signed out here',
-        message: 'You are signed out of this application, but the identity provider did not confirm that it signed you out too.',
-        hint: 'To be sure, close every browser window. On a shared computer, sign out at the identity provider as well.',
-        code: 'SAML_LOGOUT_NOT_CONFIRMED',
-        action: { href: landingOf(message.relayState), label: 'Continue' }
-      })
+      return notConfirmed(reply, landingOf(message.relayState))
     }
 
     const result = await logout.endIdpSessions(message)
     if (request.session.user?.nameId === message.nameId) await endLocalSession(request, reply)
     app.metrics.logouts.inc({ kind: 'idp_request', outcome: result.upstreamNotified ? 'ok' : 'partial' })
-    request.log.info({
-      audit: 'logout',
-      outcome: 'idp_logout',
-      logoutRequestId: message.id,
-      nameId: message.nameId,
-      sessionIndexes: message.sessionIndexes,
-      ended: result.ended,
-      upstreamNotified: result.upstreamNotified
-    }, 'IdP ended sessions')
+    const { ended, upstreamNotified } = result
+    request.log.info({ audit: 'logout', outcome: 'idp_logout', logoutRequestId: message.id, nameId: message.nameId, sessionIndexes: message.sessionIndexes, ended, upstreamNotified }, 'IdP ended sessions')
     if (result.response !== undefined) return sendToIdp(reply, result.response, basePath)
     return reply.sendPage(200, { title: 'Signed out', message: 'You have been signed out.', action: { href: postLogoutUrl, label: 'Continue' } })
   }
   app.get(PATHS.logoutCallback, sloEndpoint)
   app.post(PATHS.logoutCallback, sloEndpoint)
+}
+
+/** A sign-out asked by another site: the person confirms it with a form carrying a token. */
+async function confirmLogout (request: FastifyRequest, reply: FastifyReply, opts: { returnTo?: string, basePath: string, postLogoutUrl: string }): Promise<FastifyReply> {
+  const { returnTo, basePath, postLogoutUrl } = opts
+  request.session.logoutCsrf ??= randomBytes(24).toString('base64url')
+  request.log.info({ audit: 'logout', outcome: 'confirmation_asked' }, 'cross-site logout: confirmation asked')
+  return reply.sendPage(200, {
+    title: 'Sign out?',
+    message: 'Another site sent you here to sign out. Do you want to sign out?',
+    bodyHtml: `<form method="post" action="${escapeHtml(`${basePath}${PATHS.logout}`)}">` +
+      `<input type="hidden" name="csrf" value="${escapeHtml(request.session.logoutCsrf)}">` +
+      (returnTo === undefined ? '' : `<input type="hidden" name="returnTo" value="${escapeHtml(returnTo)}">`) +
+      '<button type="submit">Sign out</button></form>',
+    action: { href: postLogoutUrl, label: 'Stay signed in' }
+  })
+}
+
+/** Our session is gone, but the IdP's may live on: the person is told. */
+function notConfirmed (reply: FastifyReply, landing: string): FastifyReply {
+  return reply.sendPage(200, {
+    title: 'Signed out here',
+    message: 'You are signed out of this application, but the identity provider did not confirm that it signed you out too.',
+    hint: 'To be sure, close every browser window. On a shared computer, sign out at the identity provider as well.',
+    code: 'SAML_LOGOUT_NOT_CONFIRMED',
+    action: { href: landing, label: 'Continue' }
+  })
 }
 
 interface LogoutBody { csrf?: unknown, returnTo?: unknown }
