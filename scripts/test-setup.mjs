@@ -5,11 +5,15 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
 const onPath = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
+const debian = (name) => () => spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed') === true
 const needed = [
   ['redis-server', () => onPath('redis-server'), 'the Redis store tests'],
   ['chromium', () => existsSync('/usr/bin/chromium'), 'the browser journeys'],
   ['nginx', () => existsSync('/usr/sbin/nginx'), 'the browser journeys'],
-  ['openssl', () => onPath('openssl'), 'the browser journeys']
+  ['openssl', () => onPath('openssl'), 'the browser journeys'],
+  ...['simplesamlphp', 'php-cli', 'php-xml', 'php-mbstring', 'python3-pysaml2', 'xmlsec1', 'python3-lasso']
+    .map((name) => [name, debian(name), 'the interop tests with real IdPs']),
+  ['systemd', () => onPath('systemd-analyze'), 'the systemd unit test']
 ]
 const missing = needed.filter(([, present]) => !present())
 if (missing.length === 0) process.exit(0)
