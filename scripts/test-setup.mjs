@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
 const onPath = (name) => spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0
-const debian = (name) => () => spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).stdout?.includes('install ok installed') === true
+const debian = (name) => () => /^Status: install ok installed$/m.test(spawnSync('dpkg', ['-s', name], { encoding: 'utf8' }).stdout ?? '')
 const needed = [
   ['redis-server', () => onPath('redis-server'), 'the Redis store tests'],
   ['chromium', () => existsSync('/usr/bin/chromium'), 'the browser journeys'],
