@@ -5,6 +5,9 @@
 // 2. Close: no new connections; the requests in flight (a login halfway through its handoff)
 //    finish; requests that arrive on a connection still open are served too (Fastify's
 //    return503OnClosing is off), each closing its connection. Then the store is closed.
+//    Connections that were still queued at the listener when it closed are reset by the kernel
+//    before the gateway read anything of them: nginx passes those requests on to another gateway,
+//    POSTs too (deploy/nginx/saml-gateway.conf, "non_idempotent").
 // 3. Exit 0. If the requests in flight outlast the bound, they are cut and the exit status is 1.
 import type { FastifyInstance } from 'fastify'
 
