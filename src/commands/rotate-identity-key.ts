@@ -2,10 +2,10 @@
 // keyring every gateway on the store shares. It is published at /jwks.json at once (within one
 // keyring refresh, 30 s), signs from a grace period later (every instance switches at that moment
 // by its clock), and the old key stays published for `retain` after the switch, then goes.
-import { ConfigError, duration, loadConfig } from '../config/index.js'
+import { duration } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import { DEFAULT_GRACE_MS, DEFAULT_RETAIN_MS, rotateIdentityKey } from '../identity/keyring.js'
-import type { CommandIo } from './sessions.js'
+import { loadConfigOrExit, refuseMemoryStore, type CommandIo } from './store-command.js'
 
 export const ROTATE_USAGE = 'usage: saml-gateway rotate-identity-key [--grace 10m] [--retain 10m]\n'
 
@@ -22,23 +22,15 @@ export async function rotateIdentityKeyCommand (argv: string[], io: CommandIo): 
     io.err(`saml-gateway rotate-identity-key: ${problems.join('; ')}\n${ROTATE_USAGE}`)
     return 64
   }
-  let config
-  try {
-    config = loadConfig(io)
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    io.err(`saml-gateway: ${err.message}\n`)
-    return 78
-  }
+  const config = loadConfigOrExit(io)
+  if (typeof config === 'number') return config
   if (config.identity.keyFile !== undefined || config.identity.secret !== undefined) {
     io.err('saml-gateway rotate-identity-key: the identity key is configured (GATEWAY_IDENTITY_KEY or GATEWAY_IDENTITY_SECRET); ' +
       'rotate it there: the new key in GATEWAY_IDENTITY_KEY, the old one in GATEWAY_IDENTITY_PREVIOUS_KEY\n')
     return 64
   }
-  if (config.session.store === 'memory') {
-    io.err('saml-gateway rotate-identity-key: the memory store lives inside each gateway process; nothing to rotate from outside\n')
-    return 64
-  }
+  const refused = refuseMemoryStore(config, io, 'rotate-identity-key', 'nothing to rotate from outside')
+  if (refused !== undefined) return refused
   const now = (io.clock ?? Date.now)()
   const store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis })
   try {

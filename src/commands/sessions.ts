@@ -4,25 +4,18 @@
 // way to end it. A revoked session is gone from the store, so every instance refuses its cookie at
 // the next request; the upstream is told (GATEWAY_UPSTREAM_LOGOUT_URL) as after an IdP logout.
 import type { Dispatcher } from 'undici'
-import { ConfigError, loadConfig, type Config, type LoadConfigOptions } from '../config/index.js'
+import type { Config } from '../config/index.js'
 import { createStore } from '../session/create-store.js'
 import type { GatewayStore, SessionFilter, StoredSession } from '../session/store.js'
 import { hashSessionId } from '../identity/mint.js'
 import { loadIdentityKeys, type IdentityKeys } from '../identity/keys.js'
 import { IdentityKeyring } from '../identity/keyring.js'
 import { createUpstream } from '../gateway.js'
+import { loadConfigOrExit, refuseMemoryStore, type CommandIo } from './store-command.js'
 
 export const SESSIONS_USAGE = `usage: saml-gateway sessions list [--email E | --nameid N] [--json]
        saml-gateway sessions revoke (--email E | --nameid N | --all)
 `
-
-export interface CommandIo extends LoadConfigOptions {
-  out: (text: string) => void
-  err: (text: string) => void
-  /** The clock, epoch ms (tests fix it); default the real one. */
-  clock?: () => number
-  dispatcher?: Dispatcher
-}
 
 interface Parsed { action: 'list' | 'revoke', filter: SessionFilter, all: boolean, json: boolean }
 
@@ -32,18 +25,10 @@ export async function sessionsCommand (argv: string[], io: CommandIo): Promise<n
     io.err(`saml-gateway sessions: ${parsed}\n${SESSIONS_USAGE}`)
     return 64
   }
-  let config: Config
-  try {
-    config = loadConfig(io)
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    io.err(`saml-gateway: ${err.message}\n`)
-    return 78
-  }
-  if (config.session.store === 'memory') {
-    io.err('saml-gateway sessions: the memory store lives inside each gateway process; there is nothing to list from outside\n')
-    return 64
-  }
+  const config = loadConfigOrExit(io)
+  if (typeof config === 'number') return config
+  const refused = refuseMemoryStore(config, io, 'sessions', 'there is nothing to list from outside')
+  if (refused !== undefined) return refused
   const now = io.clock ?? Date.now
   const store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis, now })
   try {
