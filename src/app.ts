@@ -2,7 +2,6 @@
 // touching process-wide state, so tests build as many as they like. The services come from
 // createGateway (gateway.ts); here each HTTP plugin is registered with what it needs.
 import Fastify, { type FastifyInstance } from 'fastify'
-import formbody from '@fastify/formbody'
 import { randomUUID } from 'node:crypto'
 import type { Config } from './config/index.js'
 import { createGateway, type Gateway, type GatewayDependencies } from './gateway.js'
@@ -70,7 +69,10 @@ async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<vo
     countSessions: () => store.countSessions(),
     now
   })
-  await app.register(formbody, { bodyLimit: config.validation.maxMessageBytes + 16 * 1024, parser: parseForm })
+  // Form posts (the ACS, the SLO endpoint, the gateway's own forms), read as bytes: the SAML
+  // message fields go to a validator worker undecoded (src/http/form.ts).
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' },
+    (_request, body, done) => { done(null, parseForm(body as Buffer)) })
   await app.register(sessionPlugin, { store, secret: gateway.sessionSecret, ttlMs: config.session.ttlMs, basePath, secure })
   // Before the routes: it marks the login, ACS and SLO routes as they are added.
   await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })

@@ -42,7 +42,7 @@ export interface ValidatorPoolOptions {
 
 interface Task {
   id: number
-  samlResponse: string
+  samlResponse: ValidationTask['samlResponse']
   logout?: LogoutInput
   nowMs: number
   expId: number
@@ -117,14 +117,14 @@ export class ValidatorPool {
   }
 
   /** validateLoginResponse, in a worker thread. */
-  validate = async (samlResponse: string, exp: ResponseExpectations, nowMs: number): Promise<ValidatedAssertion> =>
+  validate = async (samlResponse: ValidationTask['samlResponse'], exp: ResponseExpectations, nowMs: number): Promise<ValidatedAssertion> =>
     await this.enqueue(samlResponse, undefined, exp, nowMs) as ValidatedAssertion
 
   /** readLogoutMessage, in a worker thread: the SLO endpoint parses untrusted XML too. */
   readLogout = async (input: LogoutInput, exp: LogoutExpectations, nowMs: number): Promise<InboundLogout> =>
     await this.enqueue('', input, exp, nowMs) as InboundLogout
 
-  private async enqueue (samlResponse: string, logout: LogoutInput | undefined, exp: ResponseExpectations | LogoutExpectations, nowMs: number): Promise<ValidatedAssertion | InboundLogout> {
+  private async enqueue (samlResponse: ValidationTask['samlResponse'], logout: LogoutInput | undefined, exp: ResponseExpectations | LogoutExpectations, nowMs: number): Promise<ValidatedAssertion | InboundLogout> {
     if (this.closed) throw new Error('the validator pool is closed')
     return await new Promise((resolve, reject) => {
       // Expectations are read now (IdP certificates may have rolled over), as a plain object.

@@ -8,6 +8,7 @@ import { initSchemaValidator } from '../sp/read/schema.js'
 import { validateLoginResponse } from '../sp/read/response.js'
 import { readLogoutMessage, type LogoutExpectations } from '../sp/read/logout-message.js'
 import { serializeError } from './worker-errors.js'
+import { fieldText } from '../sp/read/form-value.js'
 import type { ResponseExpectations } from '../sp/types.js'
 import type { ValidationTask, WorkerMessage, WorkerOptions } from './worker-protocol.js'
 
@@ -38,7 +39,7 @@ function start (): void {
     let message: WorkerMessage
     try {
       if (exp === undefined) throw new Error(`validator worker: unknown expectations ${task.expId}`)
-      if (opts.crashOn !== undefined && task.samlResponse === opts.crashOn) process.exit(70)
+      if (opts.crashOn !== undefined && fieldText(task.samlResponse) === opts.crashOn) process.exit(70)
       const value = task.logout !== undefined
         ? readLogoutMessage(task.logout, exp as LogoutExpectations, task.nowMs)
         : validateLoginResponse(task.samlResponse, exp as ResponseExpectations, task.nowMs)

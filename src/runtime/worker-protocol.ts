@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { ResponseExpectations, ValidatedAssertion } from '../sp/types.js'
+import type { SamlMessageField } from '../sp/read/form-value.js'
 import type { SerializedError } from './worker-errors.js'
 import type { InboundLogout, LogoutExpectations, LogoutInput } from '../sp/read/logout-message.js'
 
@@ -17,7 +18,8 @@ export interface WorkerOptions {
 
 export interface ValidationTask {
   id: number
-  samlResponse: string
+  /** The form's bytes (a copy: the task is sent again if its worker dies), or text. */
+  samlResponse: SamlMessageField
   /** A logout message to read instead of a login response (the SLO endpoint). */
   logout?: LogoutInput
   nowMs: number

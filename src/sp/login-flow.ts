@@ -11,6 +11,7 @@ import type { OutgoingMessage, SamlEntities } from './write/entities.js'
 import { createLoginRequest } from './write/authn-request.js'
 import { safeReturnTo } from './return-to.js'
 import type { ResponseExpectations, ValidatedAssertion } from './types.js'
+import { isSamlMessageField, sentLength, type SamlMessageField } from './read/form-value.js'
 
 /** How long an AuthnRequest stays answerable: Entra sign-in with MFA can take minutes. */
 export const AUTHN_REQUEST_TTL_MS = 15 * 60_000
@@ -35,7 +36,7 @@ export function decryptionFailureFloorMs (messageChars: number): number {
   return 100 + Math.ceil(messageChars / 1024) * 0.5
 }
 
-export type ResponseValidator = (samlResponse: string, exp: ResponseExpectations, nowMs: number) => ValidatedAssertion | Promise<ValidatedAssertion>
+export type ResponseValidator = (samlResponse: SamlMessageField, exp: ResponseExpectations, nowMs: number) => ValidatedAssertion | Promise<ValidatedAssertion>
 
 export interface LoginFlowOptions {
   store: GatewayStore
@@ -87,17 +88,18 @@ export class LoginFlow {
    * Throws a SAML_* error on the first that fails.
    */
   async complete (input: { samlResponse: unknown, relayState?: unknown, browserBinding?: string }): Promise<LoginResult> {
-    if (typeof input.samlResponse !== 'string' || input.samlResponse === '') throw new errors.SamlMissingMessage()
+    if (!isSamlMessageField(input.samlResponse)) throw new errors.SamlMissingMessage()
+    const samlResponse = input.samlResponse
     const { store, expectations, now } = this.opts
     const nowMs = now()
     const started = performance.now()
     let assertion: ValidatedAssertion
     try {
-      assertion = await this.opts.validate(input.samlResponse, expectations, nowMs)
+      assertion = await this.opts.validate(samlResponse, expectations, nowMs)
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SAML_DECRYPTION') {
         const floor = this.opts.decryptionFailureFloorMs ?? decryptionFailureFloorMs
-        const wait = started + floor(input.samlResponse.length) - performance.now()
+        const wait = started + floor(sentLength(samlResponse)) - performance.now()
         if (wait > 0) await sleep(wait)
       }
       throw err

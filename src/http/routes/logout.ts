@@ -5,6 +5,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { PATHS } from '../../routes.js'
 import type { LogoutFlow } from '../../sp/logout-flow.js'
 import type { InboundLogout, LogoutInput } from '../../sp/read/logout-message.js'
+import { isSamlMessageField, type SamlMessageField } from '../../sp/read/form-value.js'
 import { safeReturnTo } from '../../sp/return-to.js'
 import { checkOptions } from '../options.js'
 import { sessionCookieName } from '../plugins/session.js'
@@ -116,14 +117,15 @@ function notConfirmed (reply: FastifyReply, landing: string): FastifyReply {
 
 interface LogoutBody { csrf?: unknown, returnTo?: unknown }
 
-/** The form fields a logout message is read from, strings only: all a validator worker is sent. */
-function messageFields (body: unknown): Record<string, string> {
+/** The form fields a logout message is read from, single values only: all a validator worker is sent. */
+function messageFields (body: unknown): Record<string, SamlMessageField> {
   const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
-  const fields: Record<string, string> = {}
-  for (const name of ['SAMLRequest', 'SAMLResponse', 'RelayState']) {
+  const fields: Record<string, SamlMessageField> = {}
+  for (const name of ['SAMLRequest', 'SAMLResponse']) {
     const value = form[name]
-    if (typeof value === 'string') fields[name] = value
+    if (isSamlMessageField(value)) fields[name] = value
   }
+  if (typeof form.RelayState === 'string') fields.RelayState = form.RelayState
   return fields
 }
 

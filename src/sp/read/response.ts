@@ -7,6 +7,7 @@ import { parseInboundSaml } from './schema.js'
 import { decryptResponse, insideDecryptionWindow } from './decrypt.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../types.js'
 import { TimeWindow } from './time.js'
+import { fieldText, type SamlMessageField } from './form-value.js'
 import { bareAudience } from '../entra.js'
 import { idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
 import {
@@ -24,10 +25,11 @@ interface SignedParts {
 }
 
 export function validateLoginResponse (
-  samlResponseBase64: string,
+  samlResponse: SamlMessageField,
   exp: ResponseExpectations,
   nowMs: number
 ): ValidatedAssertion {
+  const samlResponseBase64 = fieldText(samlResponse)
   if (samlResponseBase64.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
   const xml = decodeBase64Xml(samlResponseBase64)
   const doc = parseInboundSaml(xml)

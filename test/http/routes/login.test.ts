@@ -4,6 +4,9 @@ import { startUpstream, type StubUpstream } from '../../helpers/upstream.js'
 import { buildResponse, TEST_NAME_ID, TEST_NOW as TEST_NOW_MS } from '../../helpers/idp.js'
 import { authnRequestOf, loginThroughIdp, newBrowser, send } from '../../helpers/login.js'
 import type { TestApp } from '../../helpers/app.js'
+import type { ResponseValidator } from '../../../src/sp/login-flow.js'
+import { validateLoginResponse } from '../../../src/sp/read/response.js'
+import { fieldText, isFormEncoded, type FormEncoded } from '../../../src/sp/read/form-value.js'
 
 async function setup (t: Test, env: Record<string, string> = {}): Promise<TestApp & { upstream: StubUpstream }> {
   let app: TestApp | undefined
@@ -264,4 +267,28 @@ t.test('with GATEWAY_SP_KEY/GATEWAY_SP_CERT: signed AuthnRequests, both keys in 
   t.match(metadata, /AuthnRequestsSigned="true"/)
   t.match(metadata, /<KeyDescriptor use="signing">/)
   t.match(metadata, /<KeyDescriptor use="encryption">/)
+})
+
+t.test('the ACS hands the SAMLResponse to the validator as the bytes that came, not decoded on the event loop', async (t) => {
+  const seen: unknown[] = []
+  const validate: ResponseValidator = (samlResponse, exp, nowMs) => {
+    seen.push(samlResponse)
+    return validateLoginResponse(samlResponse, exp, nowMs)
+  }
+  let built: TestApp | undefined
+  const upstream = await startUpstream({ issuer: 'https://motion.example.com/api/auth/saml', jwks: () => built!.app.gateway.identityKeys.jwks, now: () => built!.clock.now })
+  t.teardown(() => upstream.close())
+  built = await buildTestApp(t, { env: { GATEWAY_UPSTREAM_LOGIN_URL: upstream.url, GATEWAY_VALIDATION_WORKERS: '0' }, deps: { validate } })
+  const { app } = built
+  const browser = newBrowser()
+  const start = await send(app, browser, { url: '/api/auth/saml?returnTo=/queue' })
+  const { id } = authnRequestOf(start.headers.location as string)
+  const samlResponse = buildResponse({ inResponseTo: id, now: TEST_NOW_MS })
+  const res = await send(app, browser, { url: '/api/auth/saml/callback', form: { SAMLResponse: samlResponse } })
+  t.equal(res.statusCode, 302, 'signed in')
+  t.equal(seen.length, 1)
+  t.ok(isFormEncoded(seen[0]), 'the validator got the form\'s bytes')
+  const bytes = Buffer.from((seen[0] as FormEncoded).formEncoded).toString('latin1')
+  t.equal(bytes, encodeURIComponent(samlResponse), 'still percent-encoded')
+  t.equal(fieldText(seen[0] as FormEncoded), samlResponse, 'which decode to the response')
 })
