@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SignedXml } from 'xml-crypto'
 import type { ResponseExpectations, ValidationSettings } from '../src/sp/types.js'
+import { ENTRA_CLAIM } from '../src/sp/entra.js'
 
 /** The repository root: the nearest directory with package.json (works from test/ and dist/test/). */
 function repoRoot (): string {
@@ -34,18 +35,8 @@ export const TEST_REQUEST_ID = '_a1b2c3d4e5f6a7b8c9d0'
 /** A fixed instant: 2025-01-15T12:00:00.000Z. Tests pass it (or an offset of it) as nowMs. */
 export const TEST_NOW = Date.UTC(2025, 0, 15, 12, 0, 0)
 
-export const CLAIM = {
-  tenantId: 'http://schemas.microsoft.com/identity/claims/tenantid',
-  objectId: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
-  displayName: 'http://schemas.microsoft.com/identity/claims/displayname',
-  identityProvider: 'http://schemas.microsoft.com/identity/claims/identityprovider',
-  authnMethods: 'http://schemas.microsoft.com/claims/authnmethodsreferences',
-  email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
-  givenName: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname',
-  surname: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
-  name: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name',
-  groups: 'http://schemas.microsoft.com/ws/2008/06/identity/claims/groups'
-} as const
+/** Entra's claim URIs (src/sp/entra.ts). */
+export const CLAIM = ENTRA_CLAIM
 
 /** Ten claims, as an Entra enterprise app sends them by default plus email and groups. */
 export function entraClaims (nameId = TEST_NAME_ID): Record<string, string[]> {

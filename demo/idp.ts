@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
 import samlify from 'samlify'
 import { validateSchema } from '../src/sp/read/schema.js'
+import { ENTRA_CLAIM } from '../src/sp/entra.js'
 import { loadOrCreateSigningKey } from './idp-key.js'
 import { closeServer, escapeHtml, guarded, listen, page, readForm, redirect, sendHtml } from './http.js'
 
@@ -32,19 +33,6 @@ const BINDING = samlify.Constants.namespace.binding
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256'
 const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'
 export const DEMO_TENANT = '00000000-0000-4000-8000-00000000d3e0'
-
-/** Entra's claim URIs, as an enterprise application sends them by default. */
-export const ENTRA_CLAIM = {
-  tenantId: 'http://schemas.microsoft.com/identity/claims/tenantid',
-  objectId: 'http://schemas.microsoft.com/identity/claims/objectidentifier',
-  displayName: 'http://schemas.microsoft.com/identity/claims/displayname',
-  identityProvider: 'http://schemas.microsoft.com/identity/claims/identityprovider',
-  authnMethods: 'http://schemas.microsoft.com/claims/authnmethodsreferences',
-  email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',
-  givenName: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname',
-  surname: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',
-  name: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name'
-} as const
 
 export interface DemoPerson { id: string, givenName: string, surname: string, email: string, oid: string, note?: string }
 

@@ -37,5 +37,8 @@ export const ENTRA_CLAIM = {
   displayName: `${MS_IDENTITY}displayname`,
   objectId: `${MS_IDENTITY}objectidentifier`,
   groups: `${MS_CLAIMS}groups`,
-  role: `${MS_CLAIMS}role`
+  role: `${MS_CLAIMS}role`,
+  tenantId: `${MS_IDENTITY}tenantid`,
+  identityProvider: `${MS_IDENTITY}identityprovider`,
+  authnMethods: 'http://schemas.microsoft.com/claims/authnmethodsreferences'
 } as const

@@ -1,10 +1,9 @@
 import t, { type Test } from 'tap'
-import { execFile } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import { checkConfiguration, formatReport } from '../../src/commands/check.js'
-import { baseEnv, fixture, REPO_ROOT, tempDir, TENANT } from '../helpers/app.js'
+import { baseEnv, fixture, tempDir, TENANT } from '../helpers/app.js'
+import { runCli } from './_cli.js'
 
 const NOW = Date.parse('2026-03-02T09:00:00Z')
 const YEAR = 365 * 86_400_000
@@ -58,15 +57,8 @@ t.test('missing variables: every one named, no Entra values', async (t) => {
 })
 
 t.test('the command: exit 0 only when usable; metadata prints the SP metadata', async (t) => {
-  const cli = join(REPO_ROOT, 'src', 'cli.ts')
   // Asynchronously: the upstream this test serves must keep answering meanwhile.
-  const run = (args: string[], extra: Record<string, string>) => new Promise<{ status: number | null, stdout: string, stderr: string }>((resolve) => {
-    execFile(process.execPath, [...process.execArgv, cli, ...args], {
-      env: { ...process.env, ...env(t, extra), GATEWAY_ENV_FILE: '' },
-      cwd: tempDir(t),
-      encoding: 'utf8'
-    }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : (err as { code?: number }).code ?? null, stdout, stderr }))
-  })
+  const run = async (args: string[], extra: Record<string, string>) => await runCli(args, { cwd: tempDir(t), env: { ...process.env, ...env(t, extra), GATEWAY_ENV_FILE: '' } })
   const good = await run(['check'], {})
   t.equal(good.status, 0, good.stderr)
   t.match(good.stdout, /configuration is valid/)

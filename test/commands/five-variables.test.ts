@@ -2,11 +2,11 @@
 // From those alone, `metadata` prints the SP metadata and `check` prints the values for Entra and
 // names what is still missing (only the handoff URL), each with a Fix line.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkConfiguration, formatReport } from '../../src/commands/check.js'
-import { fixture, REPO_ROOT, tempDir, TENANT } from '../helpers/app.js'
+import { fixture, tempDir, TENANT } from '../helpers/app.js'
+import { runCli } from './_cli.js'
 
 const NOW = Date.parse('2026-03-02T09:00:00Z')
 // The metadata command runs as a real process (TypeScript compiled on the fly): slow on a busy machine.
@@ -20,19 +20,7 @@ const FIVE = [
   `XC_SAML_LOGOUT_URL=https://login.microsoftonline.com/${TENANT}/saml2`
 ].join('\n') + '\n'
 
-/** The environment of this process without any setting of ours, so that only the .env counts. */
-function cleanEnv (): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(GATEWAY_|XC_SAML_|DOMAIN$)/.test(k)) env[k] = v
-  }
-  return env
-}
-
-const run = (cwd: string, args: string[]) => new Promise<{ status: number, stdout: string, stderr: string }>((resolve) => {
-  execFile(process.execPath, [...process.execArgv, join(REPO_ROOT, 'src', 'cli.ts'), ...args], { cwd, env: cleanEnv(), encoding: 'utf8' },
-    (err, stdout, stderr) => resolve({ status: err === null ? 0 : Number((err as { code?: number }).code), stdout, stderr }))
-})
+const run = async (cwd: string, args: string[]) => await runCli(args, { cwd })
 
 t.test('metadata works from the five variables alone', async (t) => {
   const dir = tempDir(t)

@@ -4,14 +4,14 @@
 // grace; what the command cannot do (bad arguments, a configured key, the memory store, a broken
 // configuration) it refuses with its exit status and why.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { JWK } from 'jose'
-import { baseEnv, buildTestApp, fixture, REPO_ROOT, tempDir, TEST_NOW } from '../helpers/app.js'
+import { baseEnv, buildTestApp, fixture, tempDir, TEST_NOW } from '../helpers/app.js'
 import { rotateIdentityKeyCommand } from '../../src/commands/rotate-identity-key.js'
 import { DEFAULT_RETAIN_MS, KEYRING_NAME, parseKeyring } from '../../src/identity/keyring.js'
 import { createStore } from '../../src/session/create-store.js'
+import { runCli } from './_cli.js'
 
 // Each run compiles the TypeScript entry on the fly: slow on a busy machine.
 t.setTimeout(300_000)
@@ -30,19 +30,7 @@ function writeDotEnv (dir: string, overrides: Record<string, string> = {}): Reco
   return env
 }
 
-/** This process's environment without any setting of ours, so that only the .env counts. */
-function cleanEnv (): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(GATEWAY_|XC_SAML_|DOMAIN$)/.test(k)) env[k] = v
-  }
-  return env
-}
-
-const run = (cwd: string, args: string[]) => new Promise<{ status: number, stdout: string, stderr: string }>((resolve) => {
-  execFile(process.execPath, [...process.execArgv, join(REPO_ROOT, 'src', 'cli.ts'), 'rotate-identity-key', ...args], { cwd, env: cleanEnv(), encoding: 'utf8' },
-    (err, stdout, stderr) => resolve({ status: err === null ? 0 : Number((err as { code?: number }).code), stdout, stderr }))
-})
+const run = async (cwd: string, args: string[]) => await runCli(['rotate-identity-key', ...args], { cwd })
 
 const kidsOf = (jwks: { keys: JWK[] }) => jwks.keys.map(k => k.kid).sort()
 

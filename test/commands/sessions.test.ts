@@ -2,15 +2,14 @@
 // instances on one store, two people signed in; the operator lists them and revokes one, who is
 // then out of both instances at the next request, and the upstream is told (signed).
 import t, { type Test } from 'tap'
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { buildTestApp, baseEnv, REPO_ROOT, tempDir, TEST_NOW, type TestApp } from '../helpers/app.js'
+import { buildTestApp, baseEnv, tempDir, TEST_NOW, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
 import { entraClaims } from '../helpers/idp.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
 import { sessionsCommand } from '../../src/commands/sessions.js'
 import { hashSessionId } from '../../src/identity/mint.js'
+import { runCli } from './_cli.js'
 
 // Logins on two stores and one run of the command line: more than the default on a busy machine.
 t.setTimeout(300_000)
@@ -108,14 +107,7 @@ for (const store of ['sqlite', 'redis'] as const) {
 
 t.test('the command line: usage errors exit 64, a list exits 0', async (t) => {
   const dir = tempDir(t)
-  const cli = join(REPO_ROOT, 'src', 'cli.ts')
-  const run = (args: string[]) => new Promise<{ status: number, stdout: string, stderr: string }>((resolve) => {
-    execFile(process.execPath, [...process.execArgv, cli, ...args], {
-      env: { ...process.env, ...baseEnv({ GATEWAY_SESSION_STORE: 'sqlite', GATEWAY_DATA_DIR: dir }), GATEWAY_ENV_FILE: '' } as NodeJS.ProcessEnv,
-      cwd: dir,
-      encoding: 'utf8'
-    }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : Number((err as { code?: number }).code), stdout, stderr }))
-  })
+  const run = async (args: string[]) => await runCli(args, { cwd: dir, env: { ...process.env, ...baseEnv({ GATEWAY_SESSION_STORE: 'sqlite', GATEWAY_DATA_DIR: dir }), GATEWAY_ENV_FILE: '' } as NodeJS.ProcessEnv })
   const bad = await run(['sessions', 'revoke', '--email'])
   t.equal(bad.status, 64)
   t.match(bad.stderr, /usage: saml-gateway sessions/)
