@@ -16,7 +16,7 @@ import healthRoutes from './http/routes/health.js'
 import loginRoutes from './http/routes/login.js'
 import logoutRoutes from './http/routes/logout.js'
 import { unsolicitedLogins } from './http/unsolicited-login.js'
-import { parseForm } from './http/form.js'
+import { formBodyParser } from './http/form.js'
 import { loggerOptions } from './logger.js'
 import { spMetadata } from './sp/write/metadata.js'
 
@@ -42,7 +42,7 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
     // Correlation ids are ours: a client cannot choose the id its errors are logged under.
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    bodyLimit: config.validation.maxMessageBytes + 16 * 1024,
+    bodyLimit: bodyLimitOf(config),
     routerOptions: { ignoreTrailingSlash: true },
     // While closing, a request on a connection still open is served (and its connection closed),
     // not refused: the store is open until the last one ends (runtime/graceful-shutdown.ts).
@@ -53,6 +53,11 @@ export async function buildApp (config: Config, deps: AppDependencies = {}): Pro
   app.addHook('onClose', async () => { await gateway.close() })
   await registerHttp(app, gateway)
   return app
+}
+
+/** A SAML message at its limit, with room for the other form fields. */
+function bodyLimitOf (config: Config): number {
+  return config.validation.maxMessageBytes + 16 * 1024
 }
 
 async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<void> {
@@ -70,9 +75,8 @@ async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<vo
     now
   })
   // Form posts (the ACS, the SLO endpoint, the gateway's own forms), read as bytes: the SAML
-  // message fields go to a validator worker undecoded (src/http/form.ts).
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' },
-    (_request, body, done) => { done(null, parseForm(body as Buffer)) })
+  // message fields go to a validator worker undecoded and unjoined (src/http/form.ts).
+  app.addContentTypeParser('application/x-www-form-urlencoded', formBodyParser(bodyLimitOf(config)))
   await app.register(sessionPlugin, { store, secret: gateway.sessionSecret, ttlMs: config.session.ttlMs, basePath, secure })
   // Before the routes: it marks the login, ACS and SLO routes as they are added.
   await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })

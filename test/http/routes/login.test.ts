@@ -288,7 +288,7 @@ t.test('the ACS hands the SAMLResponse to the validator as the bytes that came, 
   t.equal(res.statusCode, 302, 'signed in')
   t.equal(seen.length, 1)
   t.ok(isFormEncoded(seen[0]), 'the validator got the form\'s bytes')
-  const bytes = Buffer.from((seen[0] as FormEncoded).formEncoded).toString('latin1')
+  const bytes = Buffer.concat((seen[0] as FormEncoded).formEncoded).toString('latin1')
   t.equal(bytes, encodeURIComponent(samlResponse), 'still percent-encoded')
   t.equal(fieldText(seen[0] as FormEncoded), samlResponse, 'which decode to the response')
 })
