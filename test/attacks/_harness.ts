@@ -7,7 +7,7 @@ import { buildTestApp, cookiesOf, type TestApp } from '../helpers/app.js'
 import { entraClaims, esc } from '../helpers/idp.js'
 import { lowerCaseEncode } from '../helpers/idp-logout.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
-import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
+import { startUpstreams, type StubUpstream } from '../helpers/upstream.js'
 import { errors } from '../../src/errors.js'
 import { SESSION_COOKIE } from '../../src/http/plugins/session.js'
 import { LOOKALIKE, VICTIM, type Attack } from './_generator.js'
@@ -28,11 +28,7 @@ interface Teardown { teardown: (fn: () => unknown) => void }
 export async function harness (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
   let built: TestApp | undefined
   const verify = { issuer: 'https://motion.example.com/api/auth/saml', jwks: () => built!.app.gateway.identityKeys.jwks, now: () => built!.clock.now }
-  const upstream = await startUpstream(verify)
-  const logouts = await startUpstream({ ...verify, audience: () => new URL(upstream.url).origin }, '/api/logout/saml')
-  logouts.answer = (_h, res) => { res.writeHead(204); res.end() }
-  t.teardown(() => upstream.close())
-  t.teardown(() => logouts.close())
+  const { upstream, logouts } = await startUpstreams(t, verify)
   built = await buildTestApp(t, {
     env: {
       GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,

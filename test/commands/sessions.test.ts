@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { buildTestApp, baseEnv, tempDir, TEST_NOW, type TestApp } from '../helpers/app.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { startUpstream, type StubUpstream } from '../helpers/upstream.js'
+import { startUpstreams, type StubUpstream } from '../helpers/upstream.js'
 import { entraClaims } from '../helpers/idp.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
 import { sessionsCommand } from '../../src/commands/sessions.js'
@@ -23,10 +23,7 @@ interface Fixture { env: Record<string, string | undefined>, a: TestApp, b: Test
 
 async function signedIn (t: Test, store: 'sqlite' | 'redis'): Promise<Fixture> {
   let a: TestApp | undefined
-  const login = await startUpstream({ issuer: ISSUER, jwks: () => a!.app.gateway.identityKeys.jwks, now: () => TEST_NOW })
-  const logout = await startUpstream({ issuer: ISSUER, audience: () => new URL(login.url).origin, jwks: () => a!.app.gateway.identityKeys.jwks, now: () => TEST_NOW }, '/api/logout/saml')
-  t.teardown(() => Promise.all([login.close(), logout.close()]))
-  logout.answer = (_h, res) => { res.writeHead(204); res.end() }
+  const { upstream: login, logouts: logout } = await startUpstreams(t, { issuer: ISSUER, jwks: () => a!.app.gateway.identityKeys.jwks, now: () => TEST_NOW })
   if (store === 'redis') await (await connected(redis.url)).flushall()
   const env = {
     GATEWAY_SESSION_STORE: store,

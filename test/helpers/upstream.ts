@@ -51,3 +51,16 @@ export async function startUpstream (verify: { issuer: string, audience?: () => 
   stub.close = () => new Promise((resolve) => server.close(() => resolve()))
   return stub
 }
+
+/**
+ * Motion's two endpoints as the gateway calls them: the login handoff and the logout notice (which
+ * answers 204), on one origin's terms (the notice's audience is the login endpoint's origin).
+ * Both closed at teardown.
+ */
+export async function startUpstreams (t: { teardown: (fn: () => unknown) => void }, verify: Parameters<typeof startUpstream>[0]): Promise<{ upstream: StubUpstream, logouts: StubUpstream }> {
+  const upstream = await startUpstream(verify)
+  const logouts = await startUpstream({ ...verify, audience: () => new URL(upstream.url).origin }, '/api/logout/saml')
+  logouts.answer = (_h, res) => { res.writeHead(204); res.end() }
+  t.teardown(() => Promise.all([upstream.close(), logouts.close()]))
+  return { upstream, logouts }
+}

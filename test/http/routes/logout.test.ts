@@ -3,7 +3,7 @@ import samlify from 'samlify'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
 import { buildTestApp, REPO_ROOT, type TestApp } from '../../helpers/app.js'
-import { startUpstream, type StubUpstream } from '../../helpers/upstream.js'
+import { startUpstreams, type StubUpstream } from '../../helpers/upstream.js'
 import { IDP_CERT, IDP_KEY, TEST_NAME_ID } from '../../helpers/idp.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../../helpers/login.js'
 import { ENTRA_LOGOUT_ISSUER, logoutRequestXml, logoutResponseXml, postValue, redirectQuery, SLO_URL } from '../../helpers/idp-logout.js'
@@ -16,11 +16,7 @@ interface Setup extends TestApp { upstream: StubUpstream, logouts: StubUpstream 
 async function setup (t: Test, env: Record<string, string> = {}): Promise<Setup> {
   let built: TestApp | undefined
   const verify = { issuer: 'https://motion.example.com/api/auth/saml', jwks: () => built!.app.gateway.identityKeys.jwks, now: () => built!.clock.now }
-  const upstream = await startUpstream(verify)
-  const logouts = await startUpstream({ ...verify, audience: () => new URL(upstream.url).origin }, '/api/logout/saml')
-  logouts.answer = (_h, res) => { res.writeHead(204); res.end() }
-  t.teardown(() => upstream.close())
-  t.teardown(() => logouts.close())
+  const { upstream, logouts } = await startUpstreams(t, verify)
   built = await buildTestApp(t, {
     env: {
       GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
