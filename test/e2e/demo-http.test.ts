@@ -9,6 +9,7 @@ import { inflateRawSync } from 'node:zlib'
 import { request } from 'undici'
 import { startDemoIdp } from '../../demo/idp.js'
 import { startDemo, type DemoStack } from '../../demo/stack.js'
+import { parseSetCookie } from '../helpers/set-cookie.js'
 
 interface Page { url: string, status: number, headers: Record<string, string | string[] | undefined>, body: string }
 interface Form { action: string, method: string, fields: Array<[string, string]>, radios: Map<string, string[]>, buttons: string[] }
@@ -51,18 +52,8 @@ class Browser {
   }
 
   private store (line: string, url: URL): void {
-    const [pair, ...attributes] = line.split(';')
-    const index = pair.indexOf('=')
-    const name = pair.slice(0, index).trim()
-    const cookie: Cookie = { name, value: pair.slice(index + 1).trim(), path: url.pathname.replace(/\/[^/]*$/, '') || '/' }
-    let expired = false
-    for (const attribute of attributes) {
-      const [key, v = ''] = attribute.split('=').map((s) => s.trim())
-      if (/^path$/i.test(key)) cookie.path = v
-      if (/^max-age$/i.test(key) && Number(v) <= 0) expired = true
-      if (/^expires$/i.test(key) && Date.parse(v) <= Date.now()) expired = true
-    }
-    const key = `${cookie.path}\t${name}`
+    const { expired, ...cookie } = parseSetCookie(line, url)
+    const key = `${cookie.path}\t${cookie.name}`
     if (expired) this.cookies.delete(key)
     else this.cookies.set(key, cookie)
   }

@@ -5,6 +5,7 @@
 // Origin on every form POST (the gateway's login- and logout-CSRF checks read them).
 import type { FastifyInstance } from 'fastify'
 import { request } from 'undici'
+import { parseSetCookie } from '../helpers/set-cookie.js'
 
 export interface Page {
   url: string
@@ -108,18 +109,9 @@ export class Browser {
   }
 
   private keep (line: string, url: URL): void {
-    const [pair, ...attributes] = line.split(';')
-    const index = pair.indexOf('=')
-    const name = pair.slice(0, index).trim()
-    const cookie: Cookie = { host: url.hostname, name, value: pair.slice(index + 1).trim(), path: url.pathname.replace(/\/[^/]*$/, '') || '/' }
-    let expired = false
-    for (const attribute of attributes) {
-      const [key, v = ''] = attribute.split('=').map((s) => s.trim())
-      if (/^path$/i.test(key)) cookie.path = v
-      if (/^max-age$/i.test(key) && Number(v) <= 0) expired = true
-      if (/^expires$/i.test(key) && Date.parse(v) <= Date.now()) expired = true
-    }
-    const key = `${cookie.host}\t${cookie.path}\t${name}`
+    const { expired, ...read } = parseSetCookie(line, url)
+    const cookie: Cookie = { host: url.hostname, ...read }
+    const key = `${cookie.host}\t${cookie.path}\t${cookie.name}`
     if (expired || cookie.value === '') this.cookies.delete(key)
     else this.cookies.set(key, cookie)
   }
