@@ -16,6 +16,7 @@ import os from 'node:os'
 import { errors } from '../errors.js'
 import { deserializeError, type SerializedError } from './worker-errors.js'
 import type { ResponseExpectations, ValidatedAssertion } from '../sp/types.js'
+import { ExpectationIds } from './expectation-ids.js'
 import { reviveAssertion, validatorWorkerUrl, type ValidationTask, type WorkerMessage, type WorkerOptions } from './worker-protocol.js'
 import type { InboundLogout, LogoutExpectations, LogoutInput } from '../sp/read/logout-message.js'
 
@@ -81,9 +82,8 @@ export class ValidatorPool {
   private readonly workerUrl: URL
   private readonly slots = new Set<Slot>()
   private readonly queue: Task[] = []
-  private readonly expIds = new Map<string, number>()
+  private readonly expIds = new ExpectationIds()
   private nextTaskId = 1
-  private nextExpId = 1
   private closed = false
   private referenced = true
   private startupFailures = 0
@@ -129,7 +129,7 @@ export class ValidatorPool {
     return await new Promise((resolve, reject) => {
       // Expectations are read now (IdP certificates may have rolled over), as a plain object.
       const snapshot = { ...exp }
-      this.queue.push({ id: this.nextTaskId++, samlResponse, logout, nowMs, exp: snapshot, expId: this.expectationId(snapshot), crashes: 0, resolve, reject })
+      this.queue.push({ id: this.nextTaskId++, samlResponse, logout, nowMs, exp: snapshot, expId: this.expIds.idOf(snapshot), crashes: 0, resolve, reject })
       this.dispatch()
     })
   }
@@ -174,18 +174,6 @@ export class ValidatorPool {
     this.rejectFirstReady(closing)
     await Promise.all(slots.map(async (slot) => await slot.worker.terminate()))
     this.slots.clear()
-  }
-
-  private expectationId (exp: ResponseExpectations | LogoutExpectations): number {
-    const key = JSON.stringify(exp)
-    let id = this.expIds.get(key)
-    if (id === undefined) {
-      id = this.nextExpId++
-      this.expIds.set(key, id)
-      // Only ever a handful (one per app, one more per certificate rollover); never unbounded.
-      if (this.expIds.size > 64) this.expIds.delete(this.expIds.keys().next().value as string)
-    }
-    return id
   }
 
   private spawn (): void {
