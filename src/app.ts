@@ -17,6 +17,7 @@ import loginRoutes from './http/routes/login.js'
 import logoutRoutes from './http/routes/logout.js'
 import { unsolicitedLogins } from './http/unsolicited-login.js'
 import { formBodyParser } from './http/form.js'
+import { releaseBody } from './http/release-body.js'
 import { loggerOptions } from './logger.js'
 import { spMetadata } from './sp/write/metadata.js'
 
@@ -77,6 +78,8 @@ async function registerHttp (app: FastifyInstance, gateway: Gateway): Promise<vo
   // Form posts (the ACS, the SLO endpoint, the gateway's own forms), read as bytes: the SAML
   // message fields go to a validator worker undecoded and unjoined (src/http/form.ts).
   app.addContentTypeParser('application/x-www-form-urlencoded', formBodyParser(bodyLimitOf(config)))
+  // Their bytes, and those of bodies nobody read, freed once the answer is out (src/http/release-body.ts).
+  app.addHook('onSend', releaseBody)
   await app.register(sessionPlugin, { store, secret: gateway.sessionSecret, ttlMs: config.session.ttlMs, basePath, secure })
   // Before the routes: it marks the login, ACS and SLO routes as they are added.
   await app.register(rateLimitPlugin, { basePath, limit: config.rateLimit })

@@ -6,6 +6,7 @@
 // and the rest of the body is read and thrown away, up to a bound in bytes and in time; then the
 // socket closes, with nothing unread, so the client reads its answer.
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ownsItsMemory, release } from './release-body.js'
 
 /** How much more of a refused body is read (and dropped) so that the client can read the answer. */
 export const DRAIN_MAX_BYTES = 16 * 1024 * 1024
@@ -27,6 +28,7 @@ export function drainAfterAnswer (request: FastifyRequest, _reply: FastifyReply,
   const timer = setTimeout(close, limits.ms).unref()
   const onData = (chunk: Buffer): void => {
     drained += chunk.length
+    if (ownsItsMemory(chunk)) release([chunk.buffer as ArrayBuffer])
     if (drained > limits.bytes) close()
   }
   req.on('data', onData)

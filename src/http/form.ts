@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import { type FormEncoded } from '../sp/read/form-value.js'
+import { ownsItsMemory } from './release-body.js'
 
 export type FormBody = Record<string, string | FormEncoded | Array<string | FormEncoded>>
 
@@ -32,9 +33,10 @@ export function formBodyParser (limit: number) {
     const onData = (chunk: Buffer): void => {
       received += chunk.length
       if (received > limit) return finish(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
-      // A view kept past this request must not share memory with anything else: Node gives each
-      // piece of a body its own buffer, and one that does not is copied.
-      pieces.push(chunk.byteOffset === 0 && chunk.buffer.byteLength === chunk.length ? chunk : Buffer.from(chunk))
+      // A view kept past this request must not share memory with anything else (its memory is
+      // released once the answer is out: release-body.ts): Node gives each piece of a body its
+      // own buffer, and one that does not is copied into one of its own.
+      pieces.push(ownsItsMemory(chunk) ? chunk : Buffer.from(new Uint8Array(chunk).buffer))
     }
     const onEnd = (): void => {
       if (!Number.isNaN(declared) && received !== declared) return finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH())

@@ -1,0 +1,55 @@
+// A request body's memory goes back as soon as its answer is out, not at V8's next collection.
+//
+// Node hands each piece of a body to JavaScript in a buffer of its own, outside V8's heap. V8
+// frees such a buffer only when a collection finds it dead, and counts every byte of them not yet
+// freed toward its next full (mark-compact) collection of the main thread. A body is mostly such
+// buffers and hardly any heap, so few minor collections come to free them: one client posting
+// ~350 KB bodies at the rate limit's pace made the event loop stop for a full collection (5–15 ms)
+// every second, and /health's p99 twice its idle figure (BENCHMARKS.md, parser bombs). Detaching a
+// buffer (moving it into a message that nobody receives) frees its memory at once and takes it
+// out of V8's count.
+//
+// Only a buffer that holds a body's bytes and nothing else is released: the form parser keeps the
+// SAML fields in such buffers (src/http/form.ts), and the pieces of a body nobody read (a request
+// refused before its body was parsed) come in such buffers.
+import { MessageChannel } from 'node:worker_threads'
+import type { FastifyRequest } from 'fastify'
+import { isFormEncoded } from '../sp/read/form-value.js'
+
+const { port1: nowhere, port2 } = new MessageChannel()
+port2.close()
+
+/** A buffer that is one piece of a body, whole: it holds nothing else. */
+export function ownsItsMemory (piece: Uint8Array): boolean {
+  return piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength && piece.buffer instanceof ArrayBuffer
+}
+
+/** Frees these buffers' memory now; any view of them reads as empty from then on. */
+export function release (buffers: Iterable<ArrayBuffer>): void {
+  const live = [...new Set(buffers)].filter((buffer) => buffer.byteLength > 0)
+  if (live.length > 0) nowhere.postMessage(null, live)
+}
+
+/**
+ * An onSend hook: the parsed body's SAML fields are released, and a body nobody read (a request
+ * refused before its body was parsed: 429, 404, 413) is read now, each piece released as it comes.
+ * Node would read and drop it anyway, to reach the next request on the connection, but in buffers
+ * left to the collector.
+ */
+export function releaseBody<P> (request: FastifyRequest, _reply: unknown, payload: P, done: (err: null, payload: P) => void): void {
+  const body = request.body
+  if (typeof body === 'object' && body !== null) {
+    const buffers: ArrayBuffer[] = []
+    for (const value of Object.values(body).flat()) {
+      if (isFormEncoded(value)) for (const piece of value.formEncoded) buffers.push(piece.buffer as ArrayBuffer)
+    }
+    release(buffers)
+  }
+  const req = request.raw
+  if (!req.complete && !req.destroyed && req.listenerCount('data') === 0) {
+    req.on('data', (chunk: Buffer) => {
+      if (ownsItsMemory(chunk)) release([chunk.buffer as ArrayBuffer])
+    })
+  }
+  done(null, payload)
+}
