@@ -4,7 +4,8 @@
 // (2) /health latency, idle and while one client sends such documents at the ACS and the SLO
 // endpoint: paced at what the default rate limit lets one client send (1200/min per route, 20/s
 // each), and unpaced (the limit counts per minute, so in a window's first seconds a client gets
-// 1,200 per route through as fast as it can send them): p99 beside idle.
+// 1,200 per route through as fast as it can send them): p99 beside idle, and the full collections
+// of the gateway's event-loop thread in each window.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +20,7 @@ import { IDP_CERT, TEST_IDP_ISSUER, TEST_NOW, TEST_SP_ENTITY_ID, TEST_TENANT, te
 import { nested, parserBombs } from './parser-bombs.js'
 import { probe, runFor, sleep, startServer } from './harness.js'
 import { summarize, type Summary } from './stats.js'
+import type { ServerStats } from './server.js'
 
 const BASE = '/api/auth/saml'
 
@@ -26,7 +28,7 @@ export interface ParserFloodFigures {
   /** shape → entry → least and median CPU ms of 9 refusals. */
   cpuMs: Record<string, Record<string, { least: number, median: number, code: string }>>
   xmldomBeforeMs: number
-  health: { idle: Summary, floods: FloodFigures[] }
+  health: { idle: Summary, idleFullGc: FullGc, floods: FloodFigures[] }
 }
 
 export interface FloodFigures {
@@ -37,7 +39,11 @@ export interface FloodFigures {
   refused: Record<string, number>
   health: Summary
   ratioP99: number
+  /** Full collections of the gateway's event-loop thread during the flood. */
+  fullGc: FullGc
 }
+
+export interface FullGc { count: number, ms: number }
 
 /** What the default GATEWAY_RATE_LIMIT (1200/min per route and client) lets one client send to the two routes. */
 const RATE_LIMIT_PER_SECOND = 2 * 1200 / 60
@@ -98,12 +104,23 @@ export async function parserFlood (opts: { seconds: number, concurrency: number,
   })
   try {
     const healthUrl = `${server.gatewayUrl}${BASE}/health`
+    // What the gateway's event loop spent in full collections (the pauses that every request waits out).
+    const gcSince = async (): Promise<() => Promise<FullGc>> => {
+      const { fullGc: before } = await server.call<ServerStats>({ cmd: 'stats' })
+      return async () => {
+        const { fullGc: after } = await server.call<ServerStats>({ cmd: 'stats' })
+        return { count: after.count - before.count, ms: after.ms - before.ms }
+      }
+    }
+    const idleGc = await gcSince()
     const idle = summarize((await probe(healthUrl, opts.probeIntervalMs, async () => await sleep(opts.seconds * 1000))).latencies)
+    const idleFullGc = await idleGc()
     const floods: FloodFigures[] = []
     // Paced first: the unpaced flood then meets a rate-limit window that is already partly used.
     for (const rate of [RATE_LIMIT_PER_SECOND, undefined]) {
       const refused: Record<string, number> = {}
       let sent = 0
+      const floodGc = await gcSince()
       const started = performance.now()
       const flood = await probe(healthUrl, opts.probeIntervalMs, async () => {
         await runFor(opts.seconds, opts.concurrency, async (i) => {
@@ -116,10 +133,11 @@ export async function parserFlood (opts: { seconds: number, concurrency: number,
           refused[key] = (refused[key] ?? 0) + 1
         })
       })
+      const fullGc = await floodGc()
       const health = summarize(flood.latencies)
-      floods.push({ rate, seconds: opts.seconds, sent, refused, health, ratioP99: health.p99 / idle.p99 })
+      floods.push({ rate, seconds: opts.seconds, sent, refused, health, ratioP99: health.p99 / idle.p99, fullGc })
     }
-    return { cpuMs, xmldomBeforeMs, health: { idle, floods } }
+    return { cpuMs, xmldomBeforeMs, health: { idle, idleFullGc, floods } }
   } finally {
     await http.close()
     await server.close()
@@ -134,11 +152,15 @@ export function parserFloodLines (f: ParserFloodFigures): string[] {
     lines.push(`| \`${shape}\` | ${cell(entries.ACS)} | ${cell(entries['SLO POST'])} | ${cell(entries['SLO Redirect'])} |`)
   }
   lines.push('', `xmldom alone on \`parser-nested-namespaces\`, as before the pre-scan: ${f.xmldomBeforeMs.toFixed(0)} ms of CPU.`, '',
-    `/health idle: p50 ${f.health.idle.p50.toFixed(2)} ms, p99 ${f.health.idle.p99.toFixed(2)} ms.`)
+    `/health idle: p50 ${f.health.idle.p50.toFixed(2)} ms, p99 ${f.health.idle.p99.toFixed(2)} ms; ${fullGcLine(f.health.idleFullGc)}.`)
   for (const flood of f.health.floods) {
     const pace = flood.rate === undefined ? 'as fast as it can (unpaced)' : `at ${flood.rate} requests/s (the default rate limit's pace)`
     lines.push(`/health while one client sends the bombs to the ACS and the SLO endpoint ${pace} for ${flood.seconds} s (${flood.sent} requests: ${Object.entries(flood.refused).map(([k, v]) => `${v} × ${k}`).join(', ')}): ` +
-      `p50 ${flood.health.p50.toFixed(2)} ms, p99 ${flood.health.p99.toFixed(2)} ms: p99 ${flood.ratioP99.toFixed(2)}× idle.`)
+      `p50 ${flood.health.p50.toFixed(2)} ms, p99 ${flood.health.p99.toFixed(2)} ms: p99 ${flood.ratioP99.toFixed(2)}× idle; ${fullGcLine(flood.fullGc)}.`)
   }
   return lines
+}
+
+function fullGcLine (gc: FullGc): string {
+  return `${gc.count} full collection${gc.count === 1 ? '' : 's'} of the gateway's event-loop thread (${gc.ms.toFixed(0)} ms)`
 }

@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Session } from 'node:inspector/promises'
-import { createHistogram, performance, type EventLoopUtilization } from 'node:perf_hooks'
+import { constants, createHistogram, performance, PerformanceObserver, type EventLoopUtilization } from 'node:perf_hooks'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pino from 'pino'
@@ -33,6 +33,8 @@ export interface ServerStats {
   /** CPU time of the event-loop thread alone in the measured windows, ms (Linux; else 0). */
   loopCpuMs: number
   pool?: ReturnType<PoolLease['pool']['stats']>
+  /** Full (mark-compact) collections of the event-loop thread since the start: how many, ms in all. */
+  fullGc: { count: number, ms: number }
 }
 
 let app: FastifyInstance | undefined
@@ -53,6 +55,14 @@ function delayTicker (): NodeJS.Timeout {
   }, 1)
 }
 const gc = (globalThis as { gc?: () => void }).gc
+const fullGc = { count: 0, ms: 0 }
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if ((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
+    fullGc.count++
+    fullGc.ms += entry.duration
+  }
+}).observe({ entryTypes: ['gc'] })
 let eluMark: EventLoopUtilization | undefined
 const eluSum = { idle: 0, active: 0, cpuMs: 0 }
 let cpuMark = 0
@@ -102,7 +112,8 @@ function stats (settle = false): ServerStats {
     loopDelay: { p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
     loopUtilization: eluSum.active / Math.max(1e-9, eluSum.active + eluSum.idle),
     loopCpuMs: eluSum.cpuMs,
-    pool: lease?.pool.stats()
+    pool: lease?.pool.stats(),
+    fullGc: { ...fullGc }
   }
 }
 
