@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http'
 import { errorCodes, type FastifyRequest } from 'fastify'
 import { type FormEncoded } from '../sp/read/form-value.js'
-import { ownsItsMemory } from './release-body.js'
+import { ownsItsMemory, releaseWithAnswer } from './release-body.js'
 
 export type FormBody = Record<string, string | FormEncoded | Array<string | FormEncoded>>
 
@@ -40,7 +40,9 @@ export function formBodyParser (limit: number) {
     }
     const onEnd = (): void => {
       if (!Number.isNaN(declared) && received !== declared) return finish(new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH())
-      finish(null, parseForm(pieces))
+      const body = parseForm(pieces)
+      releaseWithAnswer(body, pieces)
+      finish(null, body)
     }
     const onError = (err: Error & { statusCode?: number }): void => {
       if (!(typeof err.statusCode === 'number' && err.statusCode >= 400)) err.statusCode = 400

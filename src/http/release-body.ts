@@ -9,12 +9,12 @@
 // buffer (moving it into a message that nobody receives) frees its memory at once and takes it
 // out of V8's count.
 //
-// Only a buffer that holds a body's bytes and nothing else is released: the form parser keeps the
-// SAML fields in such buffers (src/http/form.ts), and the pieces of a body nobody read (a request
-// refused before its body was parsed) come in such buffers.
+// Only a buffer that holds a body's bytes and nothing else is released: the form parser reads a
+// body into such buffers and names them with the body it made (src/http/form.ts; its SAML fields
+// are views of them), and the pieces of a body nobody read (a request refused before its body was
+// parsed) come in such buffers.
 import { MessageChannel } from 'node:worker_threads'
 import type { FastifyRequest } from 'fastify'
-import { isFormEncoded } from '../sp/read/form-value.js'
 
 const { port1: nowhere, port2 } = new MessageChannel()
 port2.close()
@@ -24,6 +24,14 @@ export function ownsItsMemory (piece: Uint8Array): boolean {
   return piece.byteOffset === 0 && piece.byteLength === piece.buffer.byteLength && piece.buffer instanceof ArrayBuffer
 }
 
+/** The pieces each parsed body was read from (src/http/form.ts), freed once it is answered. */
+const bodyPieces = new WeakMap<object, Uint8Array[]>()
+
+/** `pieces` hold `body`'s bytes and nothing else (each owns its memory): free them with its answer. */
+export function releaseWithAnswer (body: object, pieces: Uint8Array[]): void {
+  bodyPieces.set(body, pieces)
+}
+
 /** Frees these buffers' memory now; any view of them reads as empty from then on. */
 export function release (buffers: Iterable<ArrayBuffer>): void {
   const live = [...new Set(buffers)].filter((buffer) => buffer.byteLength > 0)
@@ -31,20 +39,15 @@ export function release (buffers: Iterable<ArrayBuffer>): void {
 }
 
 /**
- * An onSend hook: the parsed body's SAML fields are released, and a body nobody read (a request
+ * An onSend hook: the pieces a form body was parsed from are released, and a body nobody read (a request
  * refused before its body was parsed: 429, 404, 413) is read now, each piece released as it comes.
  * Node would read and drop it anyway, to reach the next request on the connection, but in buffers
  * left to the collector.
  */
 export function releaseBody<P> (request: FastifyRequest, _reply: unknown, payload: P, done: (err: null, payload: P) => void): void {
   const body = request.body
-  if (typeof body === 'object' && body !== null) {
-    const buffers: ArrayBuffer[] = []
-    for (const value of Object.values(body).flat()) {
-      if (isFormEncoded(value)) for (const piece of value.formEncoded) buffers.push(piece.buffer as ArrayBuffer)
-    }
-    release(buffers)
-  }
+  const pieces = typeof body === 'object' && body !== null ? bodyPieces.get(body) : undefined
+  if (pieces !== undefined) release(pieces.map((piece) => piece.buffer as ArrayBuffer))
   const req = request.raw
   if (!req.complete && !req.destroyed && req.listenerCount('data') === 0) {
     req.on('data', (chunk: Buffer) => {
