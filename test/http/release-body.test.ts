@@ -83,3 +83,12 @@ t.test('the gateway releases the SAML field of an answered POST, and the pieces 
   t.ok(unread.length > 0, 'pieces of the refused body arrived after its answer')
   t.ok(unread.every((piece) => piece.length === 0), `its ${unread.length} pieces: released as they came`)
 })
+
+t.test('a body injected in-process is the caller\'s own buffer: left alone', async (t) => {
+  const { app } = await buildTestApp(t, { env: { GATEWAY_VALIDATION_WORKERS: '0' } })
+  const payload = Buffer.from(`SAMLResponse=${'QUFB'.repeat(60_000)}`)
+  t.ok(ownsItsMemory(payload), 'a buffer of its own, as Node gives a body\'s pieces')
+  const res = await app.inject({ method: 'POST', url: '/api/auth/saml/callback', payload, headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' } })
+  t.equal(res.statusCode, 400)
+  t.equal(payload.length, 13 + 240_000, 'still whole after the answer')
+})
