@@ -12,6 +12,7 @@ import { loadIdentityKeys } from '../identity/keys.js'
 import { looserModes } from '../session/file-modes.js'
 import type { GatewayStore } from '../session/store.js'
 import { claimMapping, formatClaimMapping, idpMetadataFindings, type ClaimMappingRow } from './check-interop.js'
+import { storeProblem } from './store-command.js'
 
 export interface CheckReport {
   ok: boolean
@@ -152,7 +153,7 @@ async function reachStore (config: Config): Promise<string[]> {
     await store.ping()
   } catch (err) {
     await store?.close().catch(() => {})
-    return [`${variable}: the ${config.session.store} session store is unreachable (${(err as Error).message}). Fix: ${config.session.store === 'redis' ? 'start Redis or correct the URL' : 'make the directory writable by the gateway user'}`]
+    return [storeProblem(config, err)]
   }
   try {
     return await agreementProblems(config, store)

@@ -3,9 +3,8 @@
 // keyring refresh, 30 s), signs from a grace period later (every instance switches at that moment
 // by its clock), and the old key stays published for `retain` after the switch, then goes.
 import { duration } from '../config/index.js'
-import { createStore } from '../session/create-store.js'
 import { DEFAULT_GRACE_MS, DEFAULT_RETAIN_MS, rotateIdentityKey } from '../identity/keyring.js'
-import { loadConfigOrExit, refuseMemoryStore, type CommandIo } from './store-command.js'
+import { loadConfigOrExit, refuseMemoryStore, withStore, type CommandIo } from './store-command.js'
 
 export const ROTATE_USAGE = 'usage: saml-gateway rotate-identity-key [--grace 10m] [--retain 10m]\n'
 
@@ -32,17 +31,18 @@ export async function rotateIdentityKeyCommand (argv: string[], io: CommandIo): 
   const refused = refuseMemoryStore(config, io, 'rotate-identity-key', 'nothing to rotate from outside')
   if (refused !== undefined) return refused
   const now = (io.clock ?? Date.now)()
-  const store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis })
-  try {
-    const { previous, next, retired } = await rotateIdentityKey(store, { now, graceMs, retainMs })
-    io.out(`new key ${next.kid}: published now, signs from ${new Date(next.activeFrom).toISOString()}\n` +
-      `old key ${previous.kid}: published until ${new Date(previous.retireAt!).toISOString()}\n` +
-      (retired.length > 0 ? `retired: ${retired.map(k => k.kid).join(', ')}\n` : ''))
-    return 0
-  } catch (err) {
-    io.err(`saml-gateway rotate-identity-key: ${(err as Error).message}\n`)
-    return 1
-  } finally {
-    await store.close()
-  }
+  return await withStore(config, io, 'rotate-identity-key', async (store) => {
+    try {
+      const { previous, next, retired } = await rotateIdentityKey(store, { now, graceMs, retainMs })
+      io.out(`new key ${next.kid}: published now, signs from ${new Date(next.activeFrom).toISOString()}\n` +
+        `old key ${previous.kid}: published until ${new Date(previous.retireAt!).toISOString()}\n` +
+        (retired.length > 0 ? `retired: ${retired.map(k => k.kid).join(', ')}\n` : ''))
+      return 0
+    } catch (err) {
+      if ((err as { code?: string }).code === 'STORE_UNAVAILABLE') throw err
+      // Refused: a rotation under way, a grace too short, no keyring yet.
+      io.err(`saml-gateway rotate-identity-key: ${(err as Error).message}\n`)
+      return 1
+    }
+  })
 }

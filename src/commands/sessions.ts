@@ -5,13 +5,12 @@
 // the next request; the upstream is told (GATEWAY_UPSTREAM_LOGOUT_URL) as after an IdP logout.
 import type { Dispatcher } from 'undici'
 import type { Config } from '../config/index.js'
-import { createStore } from '../session/create-store.js'
 import type { GatewayStore, SessionFilter, StoredSession } from '../session/store.js'
 import { hashSessionId } from '../identity/mint.js'
 import { loadIdentityKeys, type IdentityKeys } from '../identity/keys.js'
 import { IdentityKeyring } from '../identity/keyring.js'
 import { createUpstream } from '../gateway.js'
-import { loadConfigOrExit, refuseMemoryStore, type CommandIo } from './store-command.js'
+import { loadConfigOrExit, refuseMemoryStore, withStore, type CommandIo } from './store-command.js'
 
 export const SESSIONS_USAGE = `usage: saml-gateway sessions list [--email E | --nameid N] [--json]
        saml-gateway sessions revoke (--email E | --nameid N | --all)
@@ -30,8 +29,7 @@ export async function sessionsCommand (argv: string[], io: CommandIo): Promise<n
   const refused = refuseMemoryStore(config, io, 'sessions', 'there is nothing to list from outside')
   if (refused !== undefined) return refused
   const now = io.clock ?? Date.now
-  const store = createStore(config.session.store, { dataDir: config.dataDir, redis: config.session.redis, now })
-  try {
+  return await withStore(config, io, 'sessions', async (store) => {
     const sessions = await store.listSessions(parsed.filter)
     if (parsed.action === 'list') {
       io.out(parsed.json ? JSON.stringify(sessions.map(describe), null, 2) + '\n' : table(sessions))
@@ -41,12 +39,7 @@ export async function sessionsCommand (argv: string[], io: CommandIo): Promise<n
     io.out(`revoked ${result.revoked} session(s)` +
       (config.upstream.logoutUrl !== undefined ? `; the upstream acknowledged ${result.notified} of ${result.revoked} notices` : '') + '\n')
     return result.notified === result.revoked || config.upstream.logoutUrl === undefined ? 0 : 2
-  } catch (err) {
-    io.err(`saml-gateway sessions: the ${config.session.store} store failed: ${(err as Error).message}\n`)
-    return 69 // EX_UNAVAILABLE
-  } finally {
-    await store.close()
-  }
+  })
 }
 
 function parseArgs (argv: string[]): Parsed | string {

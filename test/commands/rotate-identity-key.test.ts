@@ -2,10 +2,11 @@
 // gateway on the same SQLite data dir, reading its settings from the .env in the working directory.
 // The new key lands in the keyring the gateways share, published at once and signing after the
 // grace; what the command cannot do (bad arguments, a configured key, the memory store, a broken
-// configuration) it refuses with its exit status and why.
+// configuration, a store it cannot reach) it refuses with its exit status and why.
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { createServer, type AddressInfo } from 'node:net'
 import type { JWK } from 'jose'
 import { baseEnv, buildTestApp, fixture, tempDir, TEST_NOW } from '../helpers/app.js'
 import { rotateIdentityKeyCommand } from '../../src/commands/rotate-identity-key.js'
@@ -145,3 +146,29 @@ t.test('the command on a fixed clock: exact times, a rotation under way refused,
     `old key ${secondKid}: published until ${iso(spent + 20 * MINUTE)}\n` +
     `retired: ${firstKid}\n`)
 })
+
+t.test('a store it cannot reach: 69 (EX_UNAVAILABLE) and one line saying why', async (t) => {
+  const dir = tempDir(t)
+  const closed = await closedPort()
+  writeDotEnv(dir, { GATEWAY_SESSION_STORE: 'redis', GATEWAY_REDIS_URL: `redis://127.0.0.1:${closed}` })
+  const redis = await run(dir, [])
+  t.equal(redis.status, 69, redis.stderr)
+  t.match(redis.stderr, /^saml-gateway rotate-identity-key: GATEWAY_REDIS_URL: the redis session store is unreachable \(.+\)\. Fix: start Redis or correct the URL\n$/)
+
+  const file = join(dir, 'not-a-dir')
+  writeFileSync(file, '')
+  writeDotEnv(dir, { GATEWAY_DATA_DIR: join(file, 'data') })
+  const sqlite = await run(dir, [])
+  t.equal(sqlite.status, 69, sqlite.stderr)
+  t.match(sqlite.stderr, /^saml-gateway rotate-identity-key: GATEWAY_DATA_DIR: the sqlite session store is unreachable \(.+\)\. Fix: make the directory writable by the gateway user\n$/)
+  for (const res of [redis, sqlite]) t.equal(res.stdout, '')
+})
+
+/** A port nothing listens on. */
+async function closedPort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}

@@ -112,3 +112,17 @@ t.test('the command line: usage errors exit 64, a list exits 0', async (t) => {
   t.equal(list.status, 0, list.stderr)
   t.match(list.stdout, /0 session\(s\)/)
 })
+
+t.test('a store it cannot reach: 69 (EX_UNAVAILABLE), one line naming the setting, for list and revoke', async (t) => {
+  const stopped = await startRedis()
+  await stopped.stop()
+  const env = baseEnv({ GATEWAY_SESSION_STORE: 'redis', GATEWAY_REDIS_URL: stopped.url, GATEWAY_DATA_DIR: tempDir(t) })
+  for (const argv of [['list'], ['revoke', '--all']]) {
+    let out = ''
+    let err = ''
+    const code = await sessionsCommand(argv, { env, cwd: env.GATEWAY_DATA_DIR, clock: () => TEST_NOW, out: s => { out += s }, err: s => { err += s } })
+    t.equal(code, 69, argv.join(' '))
+    t.match(err, /^saml-gateway sessions: GATEWAY_REDIS_URL: the redis session store is unreachable \(.+\)\. Fix: start Redis or correct the URL\n$/)
+    t.equal(out, '')
+  }
+})
