@@ -36,7 +36,13 @@ export function releaseWithAnswer (body: object, pieces: Uint8Array[]): void {
 /** Frees these buffers' memory now; any view of them reads as empty from then on. */
 export function release (buffers: Iterable<ArrayBuffer>): void {
   const live = [...new Set(buffers)].filter((buffer) => buffer.byteLength > 0)
-  if (live.length > 0) nowhere.postMessage(null, live)
+  if (live.length === 0) return
+  try {
+    nowhere.postMessage(null, live)
+  } catch {
+    // A buffer Node marked as not to be moved: Node 20 leaves it where it is and moves the others,
+    // later versions refuse the whole list, which is then left to the collector.
+  }
 }
 
 /**

@@ -92,3 +92,12 @@ t.test('a body injected in-process is the caller\'s own buffer: left alone', asy
   t.equal(res.statusCode, 400)
   t.equal(payload.length, 13 + 240_000, 'still whole after the answer')
 })
+
+t.test('a buffer that cannot be moved is left to the collector, never an error', async (t) => {
+  const { markAsUntransferable } = await import('node:worker_threads')
+  const pinned = Buffer.alloc(64 * 1024, 1)
+  markAsUntransferable(pinned.buffer)
+  const free = Buffer.alloc(64 * 1024, 1)
+  t.doesNotThrow(() => release([pinned.buffer as ArrayBuffer, free.buffer as ArrayBuffer]))
+  t.equal(pinned.length, 64 * 1024, 'the pinned one is whole')
+})
