@@ -3,16 +3,16 @@
 // throws an attack at the ACS and at the SLO endpoint (both bindings) and says what came back.
 import { deflateRawSync } from 'node:zlib'
 import type { LightMyRequestResponse } from 'fastify'
-import { buildTestApp, cookiesOf, type TestApp } from '../helpers/app.js'
+import { cookiesOf, type TestApp } from '../helpers/app.js'
 import { entraClaims, esc } from '../helpers/idp.js'
 import { lowerCaseEncode } from '../helpers/idp-logout.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../helpers/login.js'
-import { startUpstreams, type StubUpstream } from '../helpers/upstream.js'
+import { buildWithUpstreams, IDP_SLO, type StubUpstream } from '../helpers/upstream.js'
 import { errors } from '../../src/errors.js'
 import { SESSION_COOKIE } from '../../src/http/plugins/session.js'
 import { LOOKALIKE, VICTIM, type Attack } from './_generator.js'
 
-export const IDP_SLO = 'https://login.microsoftonline.com/tenant/saml2'
+export { IDP_SLO }
 /** Every stable code the gateway can answer with. */
 export const KNOWN_CODES = new Set(Object.values(errors).map((E) => (new (E as new () => { code: string })()).code))
 
@@ -26,19 +26,8 @@ export interface Harness extends TestApp {
 interface Teardown { teardown: (fn: () => unknown) => void }
 
 export async function harness (t: Teardown, env: Record<string, string> = {}): Promise<Harness> {
-  let built: TestApp | undefined
-  const verify = { issuer: 'https://motion.example.com/api/auth/saml', jwks: () => built!.app.gateway.identityKeys.jwks, now: () => built!.clock.now }
-  const { upstream, logouts } = await startUpstreams(t, verify)
-  built = await buildTestApp(t, {
-    env: {
-      GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
-      GATEWAY_UPSTREAM_LOGOUT_URL: logouts.url,
-      XC_SAML_LOGOUT_URL: IDP_SLO,
-      GATEWAY_RATE_LIMIT: '0',
-      ...env
-    }
-  })
-  return { ...built, upstream, logouts, accounts: { [VICTIM]: newBrowser(), [LOOKALIKE]: newBrowser() } }
+  const built = await buildWithUpstreams(t, { GATEWAY_RATE_LIMIT: '0', ...env })
+  return { ...built, accounts: { [VICTIM]: newBrowser(), [LOOKALIKE]: newBrowser() } }
 }
 
 export type Endpoint = 'ACS' | 'SLO POST' | 'SLO Redirect'

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createMemoryJtiCache, verifyIdentity, type VerifiedIdentity } from '../../src/identity/verify.js'
+import { buildTestApp, type TestApp } from './app.js'
 
 export interface Handoff {
   headers: IncomingMessage['headers']
@@ -63,4 +64,25 @@ export async function startUpstreams (t: { teardown: (fn: () => unknown) => void
   logouts.answer = (_h, res) => { res.writeHead(204); res.end() }
   t.teardown(() => Promise.all([upstream.close(), logouts.close()]))
   return { upstream, logouts }
+}
+
+/** Entra's SLO endpoint, as XC_SAML_LOGOUT_URL names it. */
+export const IDP_SLO = 'https://login.microsoftonline.com/tenant/saml2'
+
+export interface TestAppWithUpstreams extends TestApp { upstream: StubUpstream, logouts: StubUpstream }
+
+/** The gateway beside both stand-in endpoints, with Entra's SLO URL: where the logout and attack tests start. */
+export async function buildWithUpstreams (t: { teardown: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<TestAppWithUpstreams> {
+  let built: TestApp | undefined
+  const verify = { issuer: 'https://motion.example.com/api/auth/saml', jwks: () => built!.app.gateway.identityKeys.jwks, now: () => built!.clock.now }
+  const { upstream, logouts } = await startUpstreams(t, verify)
+  built = await buildTestApp(t, {
+    env: {
+      GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
+      GATEWAY_UPSTREAM_LOGOUT_URL: logouts.url,
+      XC_SAML_LOGOUT_URL: IDP_SLO,
+      ...env
+    }
+  })
+  return { ...built, upstream, logouts }
 }

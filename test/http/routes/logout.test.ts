@@ -2,31 +2,16 @@ import t, { type Test } from 'tap'
 import samlify from 'samlify'
 import { inflateRawSync } from 'node:zlib'
 import { join } from 'node:path'
-import { buildTestApp, REPO_ROOT, type TestApp } from '../../helpers/app.js'
-import { startUpstreams, type StubUpstream } from '../../helpers/upstream.js'
+import { REPO_ROOT, type TestApp } from '../../helpers/app.js'
+import { buildWithUpstreams, IDP_SLO, type TestAppWithUpstreams } from '../../helpers/upstream.js'
 import { IDP_CERT, IDP_KEY, TEST_NAME_ID } from '../../helpers/idp.js'
 import { loginThroughIdp, newBrowser, send, type Browser } from '../../helpers/login.js'
 import { ENTRA_LOGOUT_ISSUER, logoutRequestXml, logoutResponseXml, postValue, redirectQuery, SLO_URL } from '../../helpers/idp-logout.js'
 
-const IDP_SLO = 'https://login.microsoftonline.com/tenant/saml2'
 const json = { accept: 'application/json' }
 
-interface Setup extends TestApp { upstream: StubUpstream, logouts: StubUpstream }
-
-async function setup (t: Test, env: Record<string, string> = {}): Promise<Setup> {
-  let built: TestApp | undefined
-  const verify = { issuer: 'https://motion.example.com/api/auth/saml', jwks: () => built!.app.gateway.identityKeys.jwks, now: () => built!.clock.now }
-  const { upstream, logouts } = await startUpstreams(t, verify)
-  built = await buildTestApp(t, {
-    env: {
-      GATEWAY_UPSTREAM_LOGIN_URL: upstream.url,
-      GATEWAY_UPSTREAM_LOGOUT_URL: logouts.url,
-      XC_SAML_LOGOUT_URL: IDP_SLO,
-      ...env
-    }
-  })
-  return { ...built, upstream, logouts }
-}
+type Setup = TestAppWithUpstreams
+const setup = async (t: Test, env: Record<string, string> = {}): Promise<Setup> => await buildWithUpstreams(t, env)
 
 async function signedIn (app: TestApp['app'], sessionIndex: string, nameId = TEST_NAME_ID): Promise<Browser> {
   const browser = newBrowser()
