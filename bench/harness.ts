@@ -81,12 +81,24 @@ export interface Lanes { ms: number, latencies: number[], errors: number, firstE
 
 /** `count` calls of `fn`, at most `concurrency` at a time; each call's latency is kept. */
 export async function runConcurrent (count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<Lanes> {
+  return await lanes(Math.min(concurrency, count), (i) => i < count, fn)
+}
+
+/** As many calls of `fn` as fit in `seconds`, `concurrency` at a time. */
+export async function runFor (seconds: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<Lanes & { count: number }> {
+  const end = performance.now() + seconds * 1000
+  const run = await lanes(concurrency, () => performance.now() < end, fn)
+  return { ...run, count: run.latencies.length }
+}
+
+/** `concurrency` lanes calling `fn(i)` for i = 0, 1, 2, … while `goOn(i)`; the latency of call i at index i. */
+async function lanes (concurrency: number, goOn: (i: number) => boolean, fn: (i: number) => Promise<void>): Promise<Lanes> {
   let next = 0
   let errors = 0
   let firstError: string | undefined
-  const latencies: number[] = new Array(count)
+  const latencies: number[] = []
   const lane = async (): Promise<void> => {
-    for (let i = next++; i < count; i = next++) {
+    for (let i = next++; goOn(i); i = next++) {
       const t0 = performance.now()
       try {
         await fn(i)
@@ -98,33 +110,8 @@ export async function runConcurrent (count: number, concurrency: number, fn: (i:
     }
   }
   const start = performance.now()
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane))
-  return { ms: performance.now() - start, latencies, errors, firstError }
-}
-
-/** As many calls of `fn` as fit in `seconds`, `concurrency` at a time. */
-export async function runFor (seconds: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<Lanes & { count: number }> {
-  let next = 0
-  let errors = 0
-  let firstError: string | undefined
-  const latencies: number[] = []
-  const start = performance.now()
-  const end = start + seconds * 1000
-  const lane = async (): Promise<void> => {
-    while (performance.now() < end) {
-      const i = next++
-      const t0 = performance.now()
-      try {
-        await fn(i)
-      } catch (err) {
-        errors++
-        firstError ??= String((err as Error).message ?? err)
-      }
-      latencies.push(performance.now() - t0)
-    }
-  }
   await Promise.all(Array.from({ length: concurrency }, lane))
-  return { ms: performance.now() - start, latencies, errors, firstError, count: latencies.length }
+  return { ms: performance.now() - start, latencies, errors, firstError }
 }
 
 /** Runs `during` while a probe thread requests `url`; the probe's latencies. */
