@@ -46,10 +46,10 @@ export function release (buffers: Iterable<ArrayBuffer>): void {
 }
 
 /**
- * An onSend hook: the pieces a form body was parsed from are released, and a body nobody read (a request
- * refused before its body was parsed: 429, 404, 413) is read now, each piece released as it comes.
- * Node would read and drop it anyway, to reach the next request on the connection, but in buffers
- * left to the collector.
+ * An onSend hook: the pieces a form body was parsed from are released, and a body nobody read (a
+ * request refused before its body was parsed: 429, 404, 413) is read now, each piece released as
+ * it comes. Node would read and drop it anyway, to reach the next request on the connection, but
+ * in buffers left to the collector.
  */
 export function releaseBody<P> (request: FastifyRequest, _reply: unknown, payload: P, done: (err: null, payload: P) => void): void {
   // Only what Node read off a connection: a body injected in-process (tests, light-my-request) may
