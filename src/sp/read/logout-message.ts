@@ -12,7 +12,7 @@ import type { ValidationSettings } from '../types.js'
 import { parseInboundSaml } from './schema.js'
 import { RSA_SHA1, SIGNATURE_ALGORITHMS, idCounter, idpKeys, verifyEnvelopedSignature } from './signature.js'
 import { parseInstant } from './time.js'
-import { fieldText, isSamlMessageField } from './form-value.js'
+import { fieldText, isSamlMessageField, type SamlMessageField } from './form-value.js'
 import { NS, attr, childElements, decodeBase64Xml, firstChild, isElement, parseXml, trimmedTextOf } from './xml.js'
 
 /** The validation settings a logout message is judged by (gateway.ts hands them all). */
@@ -98,9 +98,10 @@ export function readRedirectLogout (rawQuery: string, exp: LogoutExpectations, n
 export function readPostLogout (body: Record<string, unknown>, exp: LogoutExpectations, nowMs: number): InboundLogout {
   const request = body.SAMLRequest
   const response = body.SAMLResponse
-  const field = isSamlMessageField(request) ? request : isSamlMessageField(response) ? response : undefined
-  if (field === undefined || (isSamlMessageField(request) && isSamlMessageField(response))) throw new errors.SamlMissingMessage()
-  const value = fieldText(field)
+  const hasRequest = isSamlMessageField(request)
+  // Exactly one of the two.
+  if (hasRequest === isSamlMessageField(response)) throw new errors.SamlMissingMessage()
+  const value = fieldText((hasRequest ? request : response) as SamlMessageField)
   if (value.length > exp.maxMessageBytes) throw new errors.SamlTooLarge()
   const xml = decodeBase64Xml(value)
   const doc = parseInboundSaml(xml)

@@ -42,3 +42,20 @@ for (const [binding, read] of Object.entries(bindings)) {
     t.throws(() => read(xml, TEST_NOW + 60_000 + SKEW), { code: 'SAML_EXPIRED' })
   })
 }
+
+t.test('POST: exactly one of SAMLRequest and SAMLResponse, as text or as the form\'s bytes', async (t) => {
+  const value = postValue(logoutRequestXml({ nameId: TEST_NAME_ID, issueInstant: issued }))
+  const bytes = { formEncoded: [Buffer.from(encodeURIComponent(value))] }
+  t.equal(readPostLogout({ SAMLRequest: value }, exp, TEST_NOW).kind, 'request', 'the request as text')
+  t.equal(readPostLogout({ SAMLRequest: bytes, RelayState: '/x' }, exp, TEST_NOW).kind, 'request', 'as the form\'s bytes')
+  for (const [name, body] of Object.entries({
+    neither: { RelayState: '/x' },
+    'both, as text': { SAMLRequest: value, SAMLResponse: value },
+    'both, one as bytes': { SAMLRequest: bytes, SAMLResponse: value },
+    'an empty request': { SAMLRequest: '' },
+    'empty bytes': { SAMLRequest: { formEncoded: [] } },
+    'a number': { SAMLRequest: 7 }
+  })) {
+    t.throws(() => readPostLogout(body, exp, TEST_NOW), { code: 'SAML_MISSING_MESSAGE' }, name)
+  }
+})
